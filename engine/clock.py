@@ -1,0 +1,36 @@
+"""Clocks: simulated time for backtests, wall time for paper and live trading."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> int:
+        """Current time in int64 ns UTC."""
+        ...
+
+
+class SimClock:
+    """Time set by the replay: the time of the event being processed."""
+
+    __slots__ = ("ts",)
+
+    def __init__(self, ts: int = 0) -> None:
+        self.ts = ts
+
+    def now(self) -> int:
+        return self.ts
+
+    def advance(self, ts: int) -> None:
+        """Move to `ts`; time never goes backwards."""
+        if ts > self.ts:
+            self.ts = ts
+
+
+class LiveClock:
+    """Wall-clock time."""
+
+    def now(self) -> int:
+        return time.time_ns()

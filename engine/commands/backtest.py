@@ -1,0 +1,10 @@
+"""`okxbot backtest` (placeholder)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command."""
+    sub.add_parser("backtest", help="(not yet implemented)")

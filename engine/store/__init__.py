@@ -1,0 +1,1 @@
+"""The tick store: a Parquet lake partitioned kind/venue=/symbol=/date=, queried with DuckDB."""

@@ -1,0 +1,1 @@
+"""Built-in reference strategies; importing this package registers them by name."""

@@ -1,0 +1,1 @@
+"""Venues: the simulated exchange, OKX, and other exchanges through ccxt."""
