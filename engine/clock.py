@@ -13,12 +13,13 @@ class Clock(Protocol):
 
 
 class SimClock:
-    """Time set by the replay: the time of the event being processed."""
+    """Time set by the replay: the time and the replay index (`seq`) of the event being processed."""
 
-    __slots__ = ("ts",)
+    __slots__ = ("seq", "ts")
 
-    def __init__(self, ts: int = 0) -> None:
+    def __init__(self, ts: int = 0, seq: int = -1) -> None:
         self.ts = ts
+        self.seq = seq
 
     def now(self) -> int:
         return self.ts

@@ -7,6 +7,7 @@ venue adapter.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
@@ -54,7 +55,7 @@ DEFAULT_FEES: dict[InstrumentType, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Instrument:
     """A tradable instrument with its venue's rounding rules and fees.
 
@@ -81,19 +82,37 @@ class Instrument:
     def is_perp(self) -> bool:
         return self.type is InstrumentType.SWAP
 
+    # Rounding runs several times per order: its constants are computed once per instrument
+    # (cached_property writes the instance __dict__, which a frozen dataclass without slots has).
+    @functools.cached_property
+    def _price_decimals(self) -> int:
+        return _decimals(self.tick_size)
+
+    @functools.cached_property
+    def _lot_decimals(self) -> int:
+        return _decimals(self.lot_size)
+
+    @functools.cached_property
+    def _lot_base(self) -> float:
+        return self.lot_size * self.contract_value
+
+    @functools.cached_property
+    def _base_decimals(self) -> int:
+        return _decimals(self._lot_base)
+
     def round_price(self, price: float) -> float:
         """Round a price to the nearest tick."""
-        ticks = round(price / self.tick_size)
-        return _clean(ticks * self.tick_size, self.tick_size)
+        return round(round(price / self.tick_size) * self.tick_size, self._price_decimals)
 
     def contracts(self, size: float) -> float:
         """Convert a base-currency size to contracts, rounded down to the lot size."""
-        lots = math.floor(abs(size) / self.contract_value / self.lot_size + 1e-9)
-        return _clean(lots * self.lot_size, self.lot_size)
+        lots = math.floor(abs(size) / self._lot_base + 1e-9)
+        return round(lots * self.lot_size, self._lot_decimals)
 
     def round_size(self, size: float) -> float:
         """Round a signed base-currency size down to whole lots, keeping its sign."""
-        base = _clean(self.contracts(size) * self.contract_value, self.lot_size * self.contract_value)
+        lots = math.floor(abs(size) / self._lot_base + 1e-9)
+        base = round(lots * self._lot_base, self._base_decimals)
         return math.copysign(base, size) if base else 0.0
 
     def size_error(self, size: float, price: float) -> str | None:
@@ -110,10 +129,13 @@ class Instrument:
         return None
 
 
-def _clean(value: float, step: float) -> float:
-    """Remove float noise from a multiple of `step`."""
-    decimals = max(0, -math.floor(math.log10(step)) + 2) if step > 0 else 12
-    return round(value, min(decimals, 15))
+def _decimals(step: float) -> int:
+    """Decimals that keep a multiple of `step` exact while removing float noise."""
+    return min(max(0, -math.floor(math.log10(step)) + 2), 15) if step > 0 else 12
+
+
+# OKX's linear USDT swaps: base currency per contract.
+_CONTRACT_VALUES = {"BTC": 0.01, "ETH": 0.1, "SOL": 1.0, "XRP": 100.0, "DOGE": 1000.0}
 
 
 def make_instrument(symbol: str, venue: str = "synthetic", **overrides: object) -> Instrument:
@@ -133,14 +155,14 @@ def make_instrument(symbol: str, venue: str = "synthetic", **overrides: object) 
         quote=quote,
         settle=settle or quote,
         tick_size=0.01,
-        lot_size=1e-6 if kind is InstrumentType.SPOT else 1.0,
-        contract_value=1.0 if kind is InstrumentType.SPOT else 1e-4 if base == "BTC" else 0.001,
+        lot_size=1e-8 if kind is InstrumentType.SPOT else 0.01,
+        contract_value=1.0 if kind is InstrumentType.SPOT else _CONTRACT_VALUES.get(base, 1.0),
         min_size=0.0,
         maker_fee=maker,
         taker_fee=taker,
         max_leverage=1.0 if kind is InstrumentType.SPOT else 10.0,
     )
-    unknown = set(overrides) - set(Instrument.__slots__)
+    unknown = set(overrides) - set(Instrument.__dataclass_fields__)
     if unknown:
         raise UserError(f"unknown instrument field {sorted(unknown)[0]!r}")
     return replace(inst, **overrides)  # type: ignore[arg-type]
@@ -199,3 +221,34 @@ def interval_ns(interval: str) -> int:
     if not NS_PER_S <= ns <= NS_PER_DAY:
         raise UserError(f"interval {interval!r} is outside 1s..1d")
     return ns
+
+
+def to_ns(value: object, field: str = "time") -> int:
+    """Parse a time (int ns, ISO-8601 string or date; naive means UTC) into int64 ns UTC."""
+    from datetime import UTC, date, datetime
+
+    if isinstance(value, bool):
+        raise UserError(f"{field} {value!r} is not a time")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return int(dt.timestamp()) * NS_PER_S + dt.microsecond * 1000
+    if isinstance(value, date):
+        return to_ns(datetime(value.year, value.month, value.day, tzinfo=UTC), field)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            return to_ns(datetime.fromisoformat(text), field)
+        except ValueError:
+            pass
+    raise UserError(f"{field} {value!r} is not an ISO date or time like 2024-01-01 or 2024-01-01T12:00")
+
+
+def ns_to_iso(ns: int) -> str:
+    """ISO-8601 UTC text of an int64 ns time (to the millisecond)."""
+    from datetime import UTC, datetime
+
+    dt = datetime.fromtimestamp(ns // NS_PER_S, tz=UTC)
+    ms = (ns % NS_PER_S) // NS_PER_MS
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{ms:03d}" if ms else "") + "Z"

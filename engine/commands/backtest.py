@@ -1,10 +1,113 @@
-"""`okxbot backtest` (placeholder)."""
+"""`okxbot backtest`: replay the lake through one or more strategies and print a summary.
+
+Several `--strategy NAME` form one netted portfolio; each `--param k=v` belongs to the
+`--strategy` before it. Bad input (unknown strategy, a parameter out of range, an empty date
+range, no data) gets one line naming what is wrong and exit code 2.
+"""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
+
+
+class _StrategyAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
+                 option: str | None = None) -> None:
+        ns.strategies = [*(ns.strategies or []), {"name": values, "params": []}]
+
+
+class _ParamAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
+                 option: str | None = None) -> None:
+        if not ns.strategies:
+            parser.error("--param must follow the --strategy it belongs to")
+        ns.strategies[-1]["params"].append(values)
 
 
 def add_parser(sub: Any) -> None:
     """Register the command."""
-    sub.add_parser("backtest", help="(not yet implemented)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "backtest", help="backtest strategies on the lake's ticks",
+        description="Replay trades (and funding) from the lake through the strategies, netted into one "
+        "portfolio, on the simulated venue; print each strategy, the portfolio and buy-and-hold.",
+    )
+    p.add_argument("--strategy", action=_StrategyAction, dest="strategies", required=True, metavar="NAME",
+                   help="a registered strategy (repeat for a portfolio); `okxbot backtest --list` shows them")
+    p.add_argument("--param", action=_ParamAction, metavar="K=V", help="a parameter of the preceding --strategy")
+    p.add_argument("--symbol", required=True, help="ccxt symbol, e.g. ETH/USDT:USDT")
+    p.add_argument("--start", required=True, help="UTC start (ISO date or time)")
+    p.add_argument("--end", required=True, help="UTC end, exclusive")
+    p.add_argument("--venue", default=None, help="lake venue to read (default: the one holding the symbol)")
+    p.add_argument("--fill-model", choices=("touch", "walk"), default="touch", help="market fill model")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="order latency in ms (default 0)")
+    p.add_argument("--queue-ahead", type=float, default=0.0, help="base size ahead of our limit orders")
+    p.add_argument("--taker-fee", type=float, default=None, help="override the taker fee (fraction)")
+    p.add_argument("--maker-fee", type=float, default=None, help="override the maker fee (fraction)")
+    p.add_argument("--capital", type=float, default=10_000.0, help="capital per strategy, quote currency")
+    p.add_argument("--no-warmup", action="store_true", help="do not load history before --start")
+    p.add_argument("--no-save", action="store_true", help="do not store the run in <data-root>/okxbot.duckdb")
+    p.add_argument("--report", default=None, metavar="PATH", help="also write the HTML report here")
+    p.set_defaults(func=run, strategies=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the configuration, run, print the summary, store the run."""
+    from pathlib import Path
+
+    from engine.backtest_run import run_backtest
+    from engine.results import summary_table
+
+    cfg = config_from_args(args)
+    result = run_backtest(cfg, args.data_root)
+    print(summary_table(result))
+    if not args.no_save:
+        from engine.runs import save_run
+
+        save_run(args.data_root, result)
+        print(f"run {result.run_id} saved in {Path(args.data_root) / 'okxbot.duckdb'}")
+    if args.report:
+        from engine.report import write_html
+
+        print(f"report: {write_html(result, Path(args.report))}")
+    return 0
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The BacktestConfig the arguments describe (validated; UserError naming what is wrong)."""
+    from engine.backtest_config import BacktestConfig, StrategySpec
+    from engine.errors import UserError
+    from engine.store.lake import Lake
+    from engine.strategy import parse_params
+    from engine.types import to_ns
+    from engine.venues.sim import SimConfig
+
+    specs: list[StrategySpec] = []
+    names = [s["name"] for s in args.strategies]
+    for entry in args.strategies:
+        n = names.count(entry["name"])
+        sid = entry["name"] if n == 1 else f"{entry['name']}{len(specs) + 1}"
+        specs.append(StrategySpec(entry["name"], parse_params(entry["params"]), sid, capital=args.capital))
+    if args.latency_ms < 0:
+        raise UserError(f"--latency-ms {args.latency_ms:g} must be >= 0")
+    venue = args.venue or _venue_of(Lake.at(args.data_root), args.symbol)
+    return BacktestConfig(
+        strategies=tuple(specs), symbols=(args.symbol,),
+        start=to_ns(args.start, "--start"), end=to_ns(args.end, "--end"), venue=venue,
+        sim=SimConfig(args.fill_model, round(args.latency_ms * 1_000_000), args.queue_ahead,
+                      args.maker_fee, args.taker_fee),
+        warmup=not args.no_warmup, progress=True,
+    )
+
+
+def _venue_of(lake: Any, symbol: str) -> str:
+    from engine.errors import DataError
+    from engine.types import parse_symbol
+
+    parse_symbol(symbol)
+    venues = lake.venues("trades", symbol)
+    if len(venues) == 1:
+        return str(venues[0])
+    if not venues:
+        raise DataError(f"no trades for {symbol} in the lake at {lake.root} (see `okxbot data ls`)")
+    raise DataError(f"{symbol} has trades from several venues ({', '.join(venues)}): pass --venue")

@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures for the README and for regressions (run with `make bench`)."""

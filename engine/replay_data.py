@@ -1,0 +1,160 @@
+"""Reading a backtest's market data from the lake, one UTC day (window) at a time."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+
+from engine.errors import DataError
+from engine.replay import Tape, tape_from_table
+from engine.store.lake import Lake
+from engine.types import NS_PER_DAY, interval_ns, ns_to_iso
+
+_TRADE_COLUMNS = ["ts_event", "ts_recv", "trade_id", "price", "size", "side"]
+
+
+@dataclass
+class FundingArrays:
+    """Funding instants of one symbol with the mark price at each (NaN where the lake has none)."""
+
+    ts: np.ndarray
+    rate: np.ndarray
+    mark: np.ndarray
+
+
+@dataclass
+class QuoteArrays:
+    """Best bid/ask updates of one symbol in replay order."""
+
+    key: np.ndarray
+    ts_event: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    bid_size: np.ndarray
+    ask_size: np.ndarray
+
+
+@dataclass
+class Batch:
+    """All data of one window, per symbol."""
+
+    tapes: list[Tape]
+    funding: list[FundingArrays]
+    quotes: list[QuoteArrays]
+
+
+_EMPTY_I = np.empty(0, np.int64)
+_EMPTY_F = np.empty(0)
+
+
+class DataSource:
+    """The lake seen by one backtest: symbols of one venue over [start, end)."""
+
+    def __init__(self, lake: Lake, venue: str, symbols: list[str], start: int, end: int,
+                 perps: set[str] | None = None) -> None:
+        self.lake = lake
+        self.venue = venue
+        self.symbols = symbols
+        self.start = start
+        self.end = end
+        self.perps = perps or set()
+
+    def check(self) -> None:
+        """Raise a DataError naming the symbol when it has no trades in [start, end)."""
+        for symbol in self.symbols:
+            if not self.lake.dates("trades", self.venue, symbol, self.start, self.end):
+                days = self.lake.dates("trades", self.venue, symbol)
+                held = sorted({s for k, v, s in self.lake.entries() if k == "trades" and v == self.venue})
+                if days:
+                    have = f"; the lake holds {symbol} trades on {days[0]} .. {days[-1]}"
+                elif held:
+                    have = f"; venue {self.venue!r} holds trades of: {', '.join(held)}"
+                else:
+                    have = f"; the lake at {self.lake.root} holds no trades for venue {self.venue!r}"
+                raise DataError(
+                    f"no trades for {symbol} on venue {self.venue!r} between {ns_to_iso(self.start)} "
+                    f"and {ns_to_iso(self.end)}{have}"
+                )
+
+    def windows(self, warm_start: int) -> list[tuple[int, int, bool]]:
+        """(lo, hi, trading) windows: UTC days holding data, split at the start of trading."""
+        days: set[str] = set()
+        for symbol in self.symbols:
+            days.update(self.lake.dates("trades", self.venue, symbol, warm_start, self.end))
+        out = []
+        for day in sorted(days):
+            lo = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1_000_000_000
+            hi = lo + NS_PER_DAY
+            for a, b, trading in ((warm_start, self.start, False), (self.start, self.end, True)):
+                lo2, hi2 = max(lo, a), min(hi, b)
+                if lo2 < hi2:
+                    out.append((lo2, hi2, trading))
+        return out
+
+    def tick_warmup_start(self, symbol: str, n: int) -> int:
+        """ts_event of the n-th trade before start (start itself when there is none)."""
+        table = self.lake.tail("trades", self.venue, symbol, before=self.start, n=n)
+        return int(table.column("ts_event")[0].as_py()) if table.num_rows else self.start
+
+    def load(self, lo: int, hi: int, trading: bool, quotes: list[bool]) -> Batch:
+        """Every symbol's trades (and funding, quotes where asked) with ts_event in [lo, hi)."""
+        tapes = [tape_from_table(s, self.lake.read("trades", self.venue, s, lo, hi, _TRADE_COLUMNS))
+                 for s in self.symbols]
+        funding = [self._funding(s, lo, hi) if trading and s in self.perps else
+                   FundingArrays(_EMPTY_I, _EMPTY_F, _EMPTY_F) for s in self.symbols]
+        quote_arrays = [self._quotes(s, lo, hi) if want else QuoteArrays(_EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F,
+                                                                          _EMPTY_F, _EMPTY_F)
+                        for s, want in zip(self.symbols, quotes, strict=True)]
+        return Batch(tapes, funding, quote_arrays)
+
+    def _funding(self, symbol: str, lo: int, hi: int) -> FundingArrays:
+        table = self.lake.read("funding", self.venue, symbol, lo, hi)
+        ts = table.column("ts_event").to_numpy().astype(np.int64)
+        rate = table.column("rate").to_numpy().astype(np.float64)
+        return FundingArrays(ts, rate, self._marks_at(symbol, ts))
+
+    def _marks_at(self, symbol: str, ts: np.ndarray) -> np.ndarray:
+        """Close of the last mark bar complete at each time (NaN without mark data)."""
+        out = np.full(len(ts), np.nan)
+        if not len(ts):
+            return out
+        bars = self.lake.read("mark", self.venue, symbol, int(ts.min()) - NS_PER_DAY, int(ts.max()) + 1)
+        if not bars.num_rows:
+            return out
+        ends = bars.column("ts_event").to_numpy() + np.array(
+            [interval_ns(i) for i in bars.column("interval").to_pylist()], dtype=np.int64)
+        order = np.argsort(ends, kind="stable")
+        ends, close = ends[order], bars.column("close").to_numpy()[order]
+        idx = np.searchsorted(ends, ts, "right") - 1
+        ok = idx >= 0
+        out[ok] = close[idx[ok]]
+        return out
+
+    def _quotes(self, symbol: str, lo: int, hi: int) -> QuoteArrays:
+        table = self.lake.read("quotes", self.venue, symbol, lo, hi)
+        ts_event = table.column("ts_event").to_numpy().astype(np.int64)
+        recv = table.column("ts_recv")
+        key = ts_event if recv.null_count == len(recv) else np.where(
+            recv.is_null().to_numpy(zero_copy_only=False), ts_event, recv.fill_null(0).to_numpy())
+        order = np.argsort(key, kind="stable")
+        col = {n: table.column(n).fill_null(np.nan).to_numpy().astype(np.float64)[order]
+               for n in ("bid", "ask", "bid_size", "ask_size")}
+        return QuoteArrays(key[order].astype(np.int64), ts_event[order], col["bid"], col["ask"],
+                           col["bid_size"], col["ask_size"])
+
+    def fingerprint(self, warm_start: int) -> str:
+        """sha256 over every partition the run reads."""
+        digest = hashlib.sha256()
+        for symbol in self.symbols:
+            for kind in ("trades", "funding", "mark", "quotes"):
+                digest.update(self.lake.fingerprint(kind, self.venue, symbol, warm_start, self.end).encode())
+        return digest.hexdigest()
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """An empty table of `schema`."""
+    return schema.empty_table()

@@ -1,0 +1,304 @@
+"""A backtest's result: its records plus the equity curves and statistics derived from them.
+
+The backtester hands over ORDERS, FILLS, LEDGER and MARKS (engine/records.py); `build_result`
+derives EQUITY and the statistics (engine/stats.py). Series are each strategy id in config order,
+then 'portfolio' (the account: the sum of the strategies) and 'buy_and_hold' (the portfolio's
+capital invested at each symbol's first mark in equal parts, held to the end, no fees).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from engine.errors import ConfigError
+from engine.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
+from engine.stats import LedgerArrays, compute_stats, ledger_arrays, sample_cumsum
+from engine.types import NS_PER_MIN
+
+PORTFOLIO = "portfolio"
+BUY_AND_HOLD = "buy_and_hold"
+RESERVED_SERIES = (PORTFOLIO, BUY_AND_HOLD)
+BUY_AND_HOLD_NOTE = (
+    "buy_and_hold: the portfolio's capital invested at the first mark, in equal parts across the "
+    "symbols, held to the end, no fees"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Everything a backtest produced plus what is derived from it (equity, stats)."""
+
+    run_id: str
+    config: dict[str, Any]
+    code_version: str
+    data_fingerprint: str
+    created_ns: int
+    orders: pa.Table
+    fills: pa.Table
+    ledger: pa.Table
+    marks: pa.Table
+    equity: pa.Table
+    stats: pa.Table
+
+    @property
+    def series(self) -> list[str]:
+        """Series names in report order: strategies (config order), portfolio, buy_and_hold."""
+        return series_order(self.config)
+
+
+def strategy_capital(config: Mapping[str, Any]) -> dict[str, float]:
+    """Capital per strategy id, in config order; ConfigError on a missing, bad or reserved entry."""
+    strategies = config.get("strategies")
+    if not isinstance(strategies, list) or not strategies:
+        raise ConfigError(f"config 'strategies' must be a non-empty list, got {strategies!r}")
+    out: dict[str, float] = {}
+    for i, entry in enumerate(strategies):
+        sid = entry.get("id") if isinstance(entry, Mapping) else None
+        if not isinstance(sid, str) or not sid or sid in RESERVED_SERIES or sid in out:
+            raise ConfigError(
+                f"config strategies[{i}].id must be a new name other than {RESERVED_SERIES}, got {sid!r}"
+            )
+        cap = entry.get("capital")
+        if not isinstance(cap, int | float) or not math.isfinite(cap) or cap <= 0:
+            raise ConfigError(f"config strategies[{i}].capital must be a positive number, got {cap!r}")
+        out[sid] = float(cap)
+    return out
+
+
+def series_order(config: Mapping[str, Any]) -> list[str]:
+    """Strategy ids in config order, then 'portfolio', then 'buy_and_hold'."""
+    return [*strategy_capital(config), PORTFOLIO, BUY_AND_HOLD]
+
+
+def records_table(schema: pa.Schema, rows: Sequence[Mapping[str, Any]] = ()) -> pa.Table:
+    """An Arrow table of a records schema from dicts (missing keys become nulls)."""
+    return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+def conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
+    """`table` with exactly the schema's columns, in order and types; ValueError names a gap."""
+    missing = [f for f in schema.names if f not in table.column_names]
+    if missing:
+        raise ValueError(f"{name} table lacks columns {missing}")
+    return table.select(schema.names).cast(schema)
+
+
+def _mark_prices(marks: pa.Table) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(minute grid, symbols, prices[symbol, minute]): last mark at or before each minute.
+
+    Before a symbol's first mark its first mark is used (no position can exist before it).
+    """
+    ts = np.asarray(marks.column("ts").to_numpy(), dtype=np.int64)
+    if ts.size == 0:
+        return np.zeros(0, dtype=np.int64), [], np.zeros((0, 0))
+    first, last = int(ts.min()), int(ts.max())
+    grid = first + NS_PER_MIN * np.arange(-(-(last - first) // NS_PER_MIN) + 1, dtype=np.int64)
+    sym = np.asarray(marks.column("symbol").to_numpy(zero_copy_only=False), dtype=object)
+    price = np.asarray(marks.column("price").to_numpy(), dtype=np.float64)
+    symbols = sorted(set(sym.tolist()))
+    prices = np.empty((len(symbols), grid.size))
+    for j, s in enumerate(symbols):
+        mask = sym == s
+        order = np.argsort(ts[mask], kind="stable")
+        s_ts, s_px = ts[mask][order], price[mask][order]
+        idx = np.searchsorted(s_ts, grid, side="right") - 1
+        prices[j] = s_px[np.maximum(idx, 0)]
+    return grid, symbols, prices
+
+
+def _value(
+    rows: LedgerArrays, capital: float, grid: np.ndarray, symbols: list[str], prices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(equity, positions[symbol, minute]) of the ledger rows `rows` started with `capital`."""
+    equity = capital + sample_cumsum(rows.ts, rows.cash_flow, grid)
+    positions = np.zeros((len(symbols), grid.size))
+    for j, sym in enumerate(symbols):
+        mask = rows.symbol == sym
+        positions[j] = sample_cumsum(rows.ts[mask], rows.qty[mask], grid)
+        equity += positions[j] * prices[j]
+    return equity, positions
+
+
+def _check_symbols(rows: LedgerArrays, capital: Mapping[str, float], symbols: list[str]) -> None:
+    unknown = sorted(set(rows.strategy_id.tolist()) - set(capital))
+    if unknown:
+        raise ValueError(f"ledger strategy ids {unknown} are not in the config's strategies")
+    unmarked = sorted(set(rows.symbol[rows.qty != 0].tolist()) - set(symbols))
+    if unmarked:
+        raise ValueError(f"ledger trades symbols {unmarked} that have no marks")
+
+
+def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float]) -> pa.Table:
+    """EQUITY rows at the end of every minute from the first to the last mark.
+
+    Per strategy s: capital_s + its cash flows with ts <= t + sum over symbols of position_s(t) *
+    mark(symbol, t), minutes without a trade carrying the previous mark. 'portfolio' does the same
+    on the whole account with the summed capital; 'buy_and_hold' invests that capital in equal
+    parts at each symbol's first mark. `position` is filled for single-symbol runs, else NaN.
+    """
+    grid, symbols, prices = _mark_prices(marks)
+    rows = ledger_arrays(ledger)
+    _check_symbols(rows, capital, symbols)
+    total = float(sum(capital.values()))
+    curves: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for sid, cap in capital.items():
+        curves.append((sid, *_value(rows.where(rows.strategy_id == sid), cap, grid, symbols, prices)))
+    curves.append((PORTFOLIO, *_value(rows, total, grid, symbols, prices)))
+    hold_qty = (total / len(symbols)) / prices[:, 0] if symbols else np.zeros(0)
+    hold_pos = np.repeat(hold_qty[:, None], grid.size, axis=1)
+    curves.append((BUY_AND_HOLD, (hold_pos * prices).sum(axis=0), hold_pos))
+    single = len(symbols) == 1
+    n = grid.size
+    return pa.table(
+        {
+            "ts": np.tile(grid, len(curves)),
+            "series": pa.array([name for name, _, _ in curves for _ in range(n)], pa.string()),
+            "equity": np.concatenate([eq for _, eq, _ in curves]) if curves else np.zeros(0),
+            "position": np.concatenate([pos[0] if single else np.full(n, np.nan) for _, _, pos in curves]),
+        },
+        schema=EQUITY,
+    )
+
+
+def build_result(
+    run_id: str,
+    config: dict[str, Any],
+    code_version: str,
+    data_fingerprint: str,
+    orders: pa.Table,
+    fills: pa.Table,
+    ledger: pa.Table,
+    marks: pa.Table,
+    created_ns: int | None = None,
+) -> BacktestResult:
+    """Derive equity and stats from a run's records and bundle them (created now by default)."""
+    capital = strategy_capital(config)
+    fills = conform(fills, FILLS, "fills")
+    ledger = conform(ledger, LEDGER, "ledger")
+    marks = conform(marks, MARKS, "marks")
+    equity = equity_curves(ledger, marks, capital)
+    return BacktestResult(
+        run_id=run_id,
+        config=config,
+        code_version=code_version,
+        data_fingerprint=data_fingerprint,
+        created_ns=time.time_ns() if created_ns is None else created_ns,
+        orders=conform(orders, ORDERS, "orders"),
+        fills=fills,
+        ledger=ledger,
+        marks=marks,
+        equity=equity,
+        stats=compute_stats(equity, ledger, fills, capital),
+    )
+
+
+def new_run_id(config: Mapping[str, Any], created_ns: int) -> str:
+    """A run id sortable by creation second and unique: '20240101T000000-1a2b3c4d'."""
+    from engine.provenance import config_hash
+
+    stamp = datetime.fromtimestamp(created_ns // 1_000_000_000, tz=UTC).strftime("%Y%m%dT%H%M%S")
+    salt = f"{config_hash(config)}:{created_ns}:{os.urandom(8).hex()}"
+    return f"{stamp}-{hashlib.sha256(salt.encode()).hexdigest()[:8]}"
+
+
+# --- the text summary ------------------------------------------------------------------------
+
+SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # (header, stats field, format): '%' shows a fraction as a percentage.
+    ("pnl", "pnl", "money"),
+    ("return %", "total_return", "%"),
+    ("sharpe", "sharpe", "ratio"),
+    ("sortino", "sortino", "ratio"),
+    ("max dd %", "max_drawdown", "%"),
+    ("turnover", "turnover", "ratio"),
+    ("fees", "fees", "money"),
+    ("exposure %", "exposure", "%"),
+    ("fills", "fills", "int"),
+    ("round trips", "round_trips", "int"),
+    ("win %", "win_rate", "%"),
+)
+
+
+def format_cell(value: Any, kind: str) -> str:
+    """A stats value as the summary shows it: 2 decimals, percentages scaled, '-' for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if kind == "int":
+        return str(int(value))
+    number = float(value) * 100.0 if kind == "%" else float(value)
+    text = f"{number:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def summary_rows(result: BacktestResult) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows of text cells) of the stats in series order; shared with the HTML report."""
+    by_series = {row["series"]: row for row in result.stats.to_pylist()}
+    headers = ["series", *(h for h, _, _ in SUMMARY_COLUMNS)]
+    rows = [
+        [name, *(format_cell(by_series[name][field], kind) for _, field, kind in SUMMARY_COLUMNS)]
+        for name in result.series
+        if name in by_series
+    ]
+    return headers, rows
+
+
+def format_ns(ts: Any) -> str:
+    """An ns timestamp as ISO UTC to the second ('-' when absent)."""
+    if not isinstance(ts, int):
+        return "-"
+    return datetime.fromtimestamp(ts / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def header_line(config: Mapping[str, Any]) -> str:
+    """Symbols, period, fill model and latency of a run; SYNTHETIC when the venue is synthetic."""
+    symbols = ", ".join(str(s) for s in config.get("symbols") or []) or "-"
+    latency = config.get("latency_ns")
+    latency_text = f"{latency / 1e6:g} ms" if isinstance(latency, int | float) else "-"
+    parts = [
+        f"symbols {symbols}",
+        f"period {format_ns(config.get('start'))} .. {format_ns(config.get('end'))}",
+        f"fill model {describe(config.get('fill_model'))}",
+        f"latency {latency_text}",
+    ]
+    if config.get("venue") == "synthetic":
+        parts.insert(0, "SYNTHETIC DATA")
+    return " | ".join(parts)
+
+
+def describe(value: Any) -> str:
+    """A config value as short deterministic text."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def summary_table(result: BacktestResult) -> str:
+    """A deterministic fixed-width text table of the stats, one row per series."""
+    headers, rows = summary_rows(result)
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    widths = [max(w, 8) for w in widths]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    rule = "-" * len(line(headers))
+    body = [line(r) for r in rows]
+    return (
+        "\n".join([header_line(result.config), rule, line(headers), rule, *body, rule, BUY_AND_HOLD_NOTE])
+        + "\n"
+    )

@@ -1,0 +1,292 @@
+"""The Parquet lake: `<root>/<kind>/venue=<v>/symbol=<sym>/date=<YYYY-MM-DD>/part-0.parquet`.
+
+One sorted file per partition. A write merges new rows into the partitions it touches and
+replaces each file atomically (temporary file, fsync, `os.replace`), so readers never see a half
+file and a crash leaves the old one. Writers to one series take a lock file; readers take none.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from engine.errors import UserError
+from engine.store import rows
+from engine.store.schema import KINDS
+from engine.types import NS_PER_DAY, path_to_symbol, symbol_to_path
+
+PART = "part-0.parquet"
+_VENUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DICTIONARY = ("side", "price", "interval")  # few distinct values: dictionary pages shrink them
+_DELTA = ("ts_event", "ts_recv")  # increasing integers: delta encoding beats dictionaries
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """What one write did to one (kind, venue, symbol) series."""
+
+    kind: str
+    venue: str
+    symbol: str
+    received: int
+    new_rows: int
+    duplicates: int
+    rejected: dict[str, int]  # reason -> count
+
+
+class Lake:
+    """The tick store on disk; see the module docstring for the layout."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def at(cls, data_root: Path | str) -> Lake:
+        """The lake under a data root (`<data_root>/lake`)."""
+        return cls(Path(data_root) / "lake")
+
+    # --- paths ----------------------------------------------------------------------------------
+
+    def series_dir(self, kind: str, venue: str, symbol: str) -> Path:
+        """Directory of one series; validates kind, venue and symbol."""
+        if kind not in KINDS:
+            raise UserError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        if not _VENUE.match(venue):
+            raise UserError(f"venue {venue!r} must be letters, digits, '_', '.' or '-'")
+        return self.root / kind / f"venue={venue}" / f"symbol={symbol_to_path(symbol)}"
+
+    def dates(self, kind: str, venue: str, symbol: str, start: int | None = None, end: int | None = None) -> list[str]:
+        """Dates (YYYY-MM-DD) of the partitions that may hold rows with ts_event in [start, end)."""
+        directory = self.series_dir(kind, venue, symbol)
+        if not directory.is_dir():
+            return []
+        first = _day_name(start) if start is not None else ""
+        last = _day_name(end - 1) if end is not None else "9999-99-99"
+        names = (p.name[5:] for p in directory.iterdir() if p.name.startswith("date="))
+        return sorted(d for d in names if first <= d <= last and (directory / f"date={d}" / PART).is_file())
+
+    def files(self, kind: str, venue: str, symbol: str, start: int | None = None, end: int | None = None) -> list[Path]:
+        """Partition files in date order that may hold rows with ts_event in [start, end)."""
+        directory = self.series_dir(kind, venue, symbol)
+        return [directory / f"date={d}" / PART for d in self.dates(kind, venue, symbol, start, end)]
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def write(self, kind: str, venue: str, symbol: str, table: pa.Table) -> WriteReport:
+        """Validate, dedupe and merge rows into their date partitions."""
+        directory = self.series_dir(kind, venue, symbol)
+        data = rows.conform(kind, table)
+        good, rejected = rows.validate(kind, data)
+        if not good.all():
+            data = data.filter(pa.array(good))
+        if kind == "trades" and data.num_rows:
+            data = rows.fill_trade_ids(data)
+        new_rows = 0
+        if data.num_rows:
+            with _locked(directory):
+                new_rows = self._merge_days(kind, directory, data)
+        accepted = int(good.sum())
+        return WriteReport(kind, venue, symbol, table.num_rows, new_rows, accepted - new_rows, rejected)
+
+    def _merge_days(self, kind: str, directory: Path, data: pa.Table) -> int:
+        parts = list(_split_days(data))
+        if len(parts) == 1:
+            return _merge_partition(kind, directory / f"date={parts[0][0]}" / PART, parts[0][1])
+        workers = min(len(parts), os.cpu_count() or 1, 4)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            counts = pool.map(lambda p: _merge_partition(kind, directory / f"date={p[0]}" / PART, p[1]), parts)
+            return sum(counts)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def read(
+        self,
+        kind: str,
+        venue: str,
+        symbol: str,
+        start: int | None = None,
+        end: int | None = None,
+        columns: list[str] | None = None,
+        interval: str | None = None,
+    ) -> pa.Table:
+        """Rows with ts_event in [start, end), sorted; an empty table of the schema if none."""
+        tables = list(self.iter_days(kind, venue, symbol, start, end, columns, interval))
+        if not tables:
+            return _empty(kind, columns)
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+    def iter_days(
+        self,
+        kind: str,
+        venue: str,
+        symbol: str,
+        start: int | None = None,
+        end: int | None = None,
+        columns: list[str] | None = None,
+        interval: str | None = None,
+    ) -> Iterator[pa.Table]:
+        """One non-empty table per date partition, in time order."""
+        _check_columns(kind, columns)
+        for path in self.files(kind, venue, symbol, start, end):
+            table = _read_part(path, columns, interval, start, end)
+            if table.num_rows:
+                yield table
+
+    def tail(
+        self, kind: str, venue: str, symbol: str, before: int, n: int, interval: str | None = None
+    ) -> pa.Table:
+        """The last `n` rows with ts_event < before, ascending."""
+        found: list[pa.Table] = []
+        count = 0
+        for path in reversed(self.files(kind, venue, symbol, None, before)):
+            if count >= n:
+                break
+            table = _read_part(path, None, interval, None, before)
+            found.append(table)
+            count += table.num_rows
+        if not found:
+            return _empty(kind, None)
+        table = pa.concat_tables(found[::-1])
+        return table.slice(max(table.num_rows - n, 0))
+
+    # --- listing --------------------------------------------------------------------------------
+
+    def entries(self) -> list[tuple[str, str, str]]:
+        """(kind, venue, symbol) of every series holding at least one partition."""
+        found = []
+        for kind in KINDS:
+            for venue_dir in _subdirs(self.root / kind, "venue="):
+                for symbol_dir in _subdirs(venue_dir, "symbol="):
+                    if any((d / PART).is_file() for d in _subdirs(symbol_dir, "date=")):
+                        found.append((kind, venue_dir.name[6:], path_to_symbol(symbol_dir.name[7:])))
+        return sorted(found)
+
+    def venues(self, kind: str, symbol: str) -> list[str]:
+        """Venues that hold `kind` data of `symbol`."""
+        return sorted({v for k, v, s in self.entries() if k == kind and s == symbol})
+
+    def fingerprint(self, kind: str, venue: str, symbol: str, start: int | None = None, end: int | None = None) -> str:
+        """sha256 over the dates and bytes of the partitions in range (whole partitions)."""
+        digest = hashlib.sha256(f"{kind}/{venue}/{symbol}\n".encode())
+        for day, path in zip(self.dates(kind, venue, symbol, start, end), self.files(kind, venue, symbol, start, end)):
+            digest.update(f"{day}\n".encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
+                    digest.update(block)
+        return digest.hexdigest()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _day_name(ts: int) -> str:
+    return str(np.datetime64(int(ts) // NS_PER_DAY, "D"))
+
+
+def _subdirs(directory: Path, prefix: str) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.name.startswith(prefix) and p.is_dir())
+
+
+def _check_columns(kind: str, columns: list[str] | None) -> None:
+    if kind not in KINDS:
+        raise UserError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    unknown = [c for c in columns or [] if c not in KINDS[kind].names]
+    if unknown:
+        raise UserError(f"column {unknown[0]!r} is not in {kind} (columns: {', '.join(KINDS[kind].names)})")
+
+
+def _empty(kind: str, columns: list[str] | None) -> pa.Table:
+    _check_columns(kind, columns)
+    table = KINDS[kind].empty_table()
+    return table.select(columns) if columns is not None else table
+
+
+def _read_part(path: Path, columns: list[str] | None, interval: str | None, start: int | None, end: int | None) -> pa.Table:
+    """One partition, filtered to an interval and a ts_event range (the file is sorted by ts)."""
+    wanted = None if columns is None else list(dict.fromkeys([*columns, "ts_event"]))
+    if interval is not None and wanted is not None and "interval" not in wanted:
+        wanted.append("interval")
+    table = pq.ParquetFile(path, memory_map=True).read(columns=wanted)
+    if interval is not None:
+        table = table.filter(pc.equal(table["interval"], interval))
+    if start is not None or end is not None:
+        ts = table["ts_event"].to_numpy()
+        lo = 0 if start is None else int(np.searchsorted(ts, start, side="left"))
+        hi = len(ts) if end is None else int(np.searchsorted(ts, end, side="left"))
+        table = table.slice(lo, hi - lo)
+    return table if columns is None else table.select(columns)
+
+
+def _split_days(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """(date, rows) per UTC date of ts_event."""
+    days = rows.day_of(table["ts_event"].to_numpy())
+    if days.min() == days.max():
+        yield str(np.datetime64(int(days[0]), "D")), table
+        return
+    if (days[1:] < days[:-1]).any():
+        order = np.argsort(days, kind="stable")
+        days = days[order]
+        table = table.take(pa.array(order))
+    bounds = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), len(days)]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        yield str(np.datetime64(int(days[lo]), "D")), table.slice(lo, hi - lo)
+
+
+def _merge_partition(kind: str, path: Path, part: pa.Table) -> int:
+    """Merge rows into one partition file; returns how many were new. Untouched if nothing changes."""
+    old = pq.read_table(path).cast(part.schema) if path.is_file() else None
+    combined = pa.concat_tables([old, part]) if old is not None else part
+    n_old = old.num_rows if old is not None else 0
+    merged, new_rows = rows.merge(kind, combined, n_old)
+    if merged is None:
+        return 0
+    result = merged.cast(KINDS[kind])
+    _write_atomic(result, path)
+    return new_rows
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    names = table.column_names
+    try:
+        pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            use_dictionary=[c for c in _DICTIONARY if c in names],
+            column_encoding={c: "DELTA_BINARY_PACKED" for c in _DELTA if c in names},
+            row_group_size=1 << 18,
+        )
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a series so two writers cannot lose each other's rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

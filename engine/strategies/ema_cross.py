@@ -1,0 +1,88 @@
+"""`ema_cross`: long when the fast EMA of trade prices is above the slow one, short when below.
+
+The benchmark's strategy. Each trade price `p` updates two EMAs, `e += 2/(n+1)*(p - e)`, seeded
+with the first price. Nothing is done until the slow EMA has seen `slow` prices (the `slow`-th
+price is the first one acted on). Then the target is +size when fast > slow and -size when
+fast < slow; when they are equal the previous target is kept. `ctx.set_target` is called only
+when the target changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import Trade
+from engine.strategies._checks import check_less, check_positive
+from engine.strategy import Context, Param, Strategy, Warmup
+
+
+class EmaCross(Strategy):
+    """Fast/slow EMA crossover on every trade price; trades through `set_target`."""
+
+    name = "ema_cross"
+    # The annotations give mypy the instance type; the base class sets each to its coerced value.
+    fast: int = Param(20, low=2, high=10_000, doc="fast EMA period, in trades")  # type: ignore[assignment]
+    slow: int = Param(100, low=3, high=100_000, doc="slow EMA period, in trades")  # type: ignore[assignment]
+    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._reset()
+
+    def validate(self) -> None:
+        check_less(self.name, "fast", self.fast, "slow", self.slow)
+        check_positive(self.name, "size", self.size)
+
+    def warmup(self) -> Warmup:
+        return Warmup(ticks=self.slow)
+
+    def _reset(self) -> None:
+        self._fast_a = 2.0 / (self.fast + 1)
+        self._slow_a = 2.0 / (self.slow + 1)
+        self._fast_e = 0.0
+        self._slow_e = 0.0
+        self._left = self.slow  # prices still to see before the first decision
+        self._long = self.size
+        self._short = -self.size
+        self._target = 0.0
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self._reset()
+
+    def on_tick(self, tick: Trade) -> None:
+        # The hot path of the benchmark: every trade of a backtest comes through here. Written
+        # for CPython: attributes read into locals once, one attribute write per EMA, no
+        # allocation beyond the float results, no calls but the rare set_target. Warm-up lives
+        # in `_warm` so the steady state pays only one truth test for it.
+        p = tick.price
+        if self._left and self._warm(p):
+            return
+        f = self._fast_e
+        f += self._fast_a * (p - f)
+        self._fast_e = f
+        s = self._slow_e
+        s += self._slow_a * (p - s)
+        self._slow_e = s
+        if f > s:
+            target = self._long
+        elif f < s:
+            target = self._short
+        else:
+            return
+        if target != self._target:
+            self._target = target
+            self.ctx.set_target(target)
+
+    def _warm(self, p: float) -> bool:
+        """Update the EMAs on a warm-up price; False on the `slow`-th, which on_tick handles."""
+        left = self._left - 1
+        self._left = left
+        if not left:
+            return False
+        if left == self.slow - 1:  # the first price seeds both averages
+            self._fast_e = self._slow_e = p
+        else:
+            self._fast_e += self._fast_a * (p - self._fast_e)
+            self._slow_e += self._slow_a * (p - self._slow_e)
+        return True

@@ -1,0 +1,57 @@
+"""`ema_cross_bars`: the `ema_cross` rule on bar closes instead of trade prices.
+
+Each completed bar's close updates a fast and a slow EMA (`e += 2/(n+1)*(close - e)`, seeded
+with the first close). From the `slow`-th bar on, the target is +size when fast > slow and -size
+when fast < slow (equal keeps the previous target); `set_target` is called only on a change.
+The strategy acts in `on_bar` only, while the engine's ticks still drive the fills.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import Bar
+from engine.indicators import EMA
+from engine.strategies._checks import BAR_INTERVALS, check_less, check_positive
+from engine.strategy import Context, Param, Strategy, Warmup
+
+
+class EmaCrossBars(Strategy):
+    """Fast/slow EMA crossover on bar closes; trades through `set_target`."""
+
+    name = "ema_cross_bars"
+    # The annotations give mypy the instance type; the base class sets each to its coerced value.
+    fast: int = Param(20, low=2, high=10_000, doc="fast EMA period, in bars")  # type: ignore[assignment]
+    slow: int = Param(100, low=3, high=100_000, doc="slow EMA period, in bars")  # type: ignore[assignment]
+    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
+    bar_interval: str = Param("1m", choices=BAR_INTERVALS, doc="bar length")  # type: ignore[assignment]
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._reset()
+
+    def validate(self) -> None:
+        check_less(self.name, "fast", self.fast, "slow", self.slow)
+        check_positive(self.name, "size", self.size)
+
+    def warmup(self) -> Warmup:
+        return Warmup(bars=self.slow)
+
+    def _reset(self) -> None:
+        self._fast = EMA(self.fast)
+        self._slow = EMA(self.slow)
+        self._target = 0.0
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self._reset()
+
+    def on_bar(self, bar: Bar) -> None:
+        f = self._fast.update(bar.close)
+        s = self._slow.update(bar.close)
+        if not self._slow.ready or f == s:
+            return
+        target = self.size if f > s else -self.size
+        if target != self._target:
+            self._target = target
+            self.ctx.set_target(target)

@@ -1,0 +1,71 @@
+"""`rsi_mr`: RSI mean reversion on bar closes.
+
+Wilder's RSI of period `n` on each completed bar's close (defined from the `n+1`-th bar):
+- RSI < lower: target +size (oversold, expect a bounce);
+- RSI > upper: target -size, or flat when `allow_short` is false (spot);
+- otherwise a long exits (target 0) once RSI >= exit and a short once RSI <= exit.
+An entry signal wins over an exit, so a long flips straight to short above `upper`.
+`set_target` is called only when the target changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import Bar
+from engine.indicators import RSI
+from engine.strategies._checks import BAR_INTERVALS, check_less, check_positive
+from engine.strategy import Context, Param, Strategy, Warmup
+
+
+class RsiMeanReversion(Strategy):
+    """Buy oversold, sell overbought, exit at the middle band; trades through `set_target`."""
+
+    name = "rsi_mr"
+    # The annotations give mypy the instance type; the base class sets each to its coerced value.
+    n: int = Param(14, low=2, high=1_000, doc="RSI period, in bars")  # type: ignore[assignment]
+    lower: float = Param(30.0, low=0.0, high=100.0, doc="enter long below this RSI")  # type: ignore[assignment]
+    upper: float = Param(70.0, low=0.0, high=100.0, doc="enter short above this RSI")  # type: ignore[assignment]
+    exit: float = Param(50.0, low=0.0, high=100.0, doc="middle band: leave a position here")  # type: ignore[assignment]
+    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
+    allow_short: bool = Param(True, doc="short above `upper` (false: go flat, for spot)")  # type: ignore[assignment]
+    bar_interval: str = Param("1m", choices=BAR_INTERVALS, doc="bar length")  # type: ignore[assignment]
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._reset()
+
+    def validate(self) -> None:
+        check_less(self.name, "lower", self.lower, "exit", self.exit)
+        check_less(self.name, "exit", self.exit, "upper", self.upper)
+        check_positive(self.name, "size", self.size)
+
+    def warmup(self) -> Warmup:
+        return Warmup(bars=self.n + 1)
+
+    def _reset(self) -> None:
+        self._rsi = RSI(self.n)
+        self._target = 0.0
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self._reset()
+
+    def on_bar(self, bar: Bar) -> None:
+        r = self._rsi.update(bar.close)
+        if r != r:  # NaN: fewer than n + 1 bars so far
+            return
+        target = self.decide(r, self._target)
+        if target != self._target:
+            self._target = target
+            self.ctx.set_target(target)
+
+    def decide(self, r: float, current: float) -> float:
+        """The target for RSI `r` given the current target."""
+        if r < self.lower:
+            return self.size
+        if r > self.upper:
+            return -self.size if self.allow_short else 0.0
+        if (current > 0.0 and r >= self.exit) or (current < 0.0 and r <= self.exit):
+            return 0.0
+        return current
