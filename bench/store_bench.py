@@ -1,10 +1,11 @@
 """Tick store benchmarks: CSV ingest throughput and one-minute bars from the lake.
 
-    python -m bench.store_bench        # prints `bench: NAME VALUE UNIT` lines
+python -m bench.store_bench        # prints `bench: NAME VALUE UNIT` lines
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -19,7 +20,7 @@ import pyarrow.csv as pcsv
 from bench.tickset import build_tickset
 from engine.store.bars import bars_from_arrays
 from engine.store.ingest import ingest_files
-from engine.store.lake import Lake
+from engine.store.lake import Lake, WriteReport
 from engine.types import NS_PER_MIN
 
 N = 1_000_000
@@ -46,68 +47,74 @@ def write_ingest_csv(tickset: Lake, path: Path, seed: int = 7) -> tuple[int, int
     side = pc.if_else(pc.equal(table["side"], 1), "buy", "sell")
     out = pa.table(
         {
-            "ts_event": table["ts_event"], "ts_recv": table["ts_recv"], "trade_id": table["trade_id"],
-            "price": price, "size": size, "side": side,
+            "ts_event": table["ts_event"],
+            "ts_recv": table["ts_recv"],
+            "trade_id": table["trade_id"],
+            "price": price,
+            "size": size,
+            "side": side,
         }
     ).take(pa.array(order))
     pcsv.write_csv(out, path)
     return unique - BAD, DUPLICATES, BAD
 
 
-def best_of(repeats: int, setup: Callable[[int], object], work: Callable[[object], object]) -> float:
-    """Shortest wall time of `work(setup(i))` over repeats (setup untimed)."""
-    best = float("inf")
-    for i in range(repeats):
-        state = setup(i)
-        start = time.perf_counter()
-        work(state)
-        best = min(best, time.perf_counter() - start)
-    return best
+def timed(work: Callable[[], object]) -> float:
+    """Wall seconds of one call."""
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
 
 
-def bench_ingest(workdir: Path, tickset: Lake) -> float:
-    """Trades per second of `ingest_files` of the CSV into a fresh lake."""
+def bench_ingest(workdir: Path, tickset: Lake, repeats: int = 3) -> float:
+    """Trades per second of `ingest_files` of the CSV into a fresh lake (best of `repeats`)."""
     csv = workdir / "ingest.csv"
     expected = write_ingest_csv(tickset, csv)
-    lakes = [Lake(workdir / f"ingest-{i}" / "lake") for i in range(3)]
-    reports: dict[int, object] = {}
+    best = float("inf")
+    for i in range(repeats):
+        lake = Lake(workdir / f"ingest-{i}" / "lake")
+        reports: list[WriteReport] = []
 
-    def work(i: object) -> None:
-        reports[int(i)] = ingest_files(lakes[int(i)], [csv], venue=VENUE, symbol=SYMBOL)  # type: ignore[call-overload]
+        def work(lake: Lake = lake, out: list[WriteReport] = reports) -> None:
+            out.extend(ingest_files(lake, [csv], VENUE, SYMBOL))
 
-    seconds = best_of(3, lambda i: i, work)
-    (first,) = reports[0]  # type: ignore[misc]
-    got = (first.new_rows, first.duplicates, sum(first.rejected.values()))
-    if got != expected:
-        raise RuntimeError(f"ingest counted (new, duplicates, rejected) {got}, expected {expected}")
-    (again,) = ingest_files(lakes[0], [csv], venue=VENUE, symbol=SYMBOL)
+        best = min(best, timed(work))
+        (report,) = reports
+        got = (report.new_rows, report.duplicates, sum(report.rejected.values()))
+        if got != expected:
+            raise RuntimeError(f"ingest counted (new, duplicates, rejected) {got}, expected {expected}")
+    (again,) = ingest_files(lake, [csv], VENUE, SYMBOL)
     if again.new_rows != 0:
         raise RuntimeError(f"a second ingest of the same file added {again.new_rows} rows")
-    return N / seconds
+    return N / best
 
 
-def bench_bars(tickset: Lake) -> float:
+def one_minute_bars(tickset: Lake) -> int:
+    """Read the tick set's trades from Parquet and make one-minute bars; returns the bar count."""
+    table = tickset.read("trades", VENUE, SYMBOL, columns=["ts_event", "price", "size"])
+    ts, price, size = (table[c].to_numpy() for c in ("ts_event", "price", "size"))
+    return len(bars_from_arrays(ts, price, size, NS_PER_MIN)["ts_event"])
+
+
+def bench_bars(tickset: Lake, repeats: int = 5) -> float:
     """Trades per second of one-minute bars from the tick set's Parquet files (read included)."""
-
-    def work(_: object) -> None:
-        table = tickset.read("trades", VENUE, SYMBOL, columns=["ts_event", "price", "size"])
-        bars = bars_from_arrays(
-            table["ts_event"].to_numpy(), table["price"].to_numpy(), table["size"].to_numpy(), NS_PER_MIN
-        )
-        if bars["volume"].sum() <= 0:
-            raise RuntimeError("no bars")
-
-    return N / best_of(5, lambda i: i, work)
+    return N / min(timed(lambda: one_minute_bars(tickset)) for _ in range(repeats))
 
 
 def run(workdir: Path, shared_data: Path) -> list[tuple[str, float, str]]:
-    """Build the 1M-trade tick set under `workdir`, then measure ingest and bars."""
-    tickset = Lake(Path(workdir) / "tickset" / "lake")
-    build_tickset(tickset, Path(shared_data), N, SYMBOL, VENUE)
-    return [
-        ("ingest", bench_ingest(Path(workdir), tickset), "trades/s"),
-        ("bars_1m", bench_bars(tickset), "trades/s"),
-    ]
+    """Build the 1M-trade tick set in a fresh folder under `workdir`, then measure ingest and bars."""
+    workdir = Path(workdir) / "store_bench"
+    shutil.rmtree(workdir, ignore_errors=True)  # every ingest must start from an empty lake
+    workdir.mkdir(parents=True)
+    try:
+        tickset = Lake(workdir / "tickset" / "lake")
+        build_tickset(tickset, Path(shared_data), N, SYMBOL, VENUE)
+        return [
+            ("ingest", bench_ingest(workdir, tickset), "trades/s"),
+            ("bars_1m", bench_bars(tickset), "trades/s"),
+        ]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> int:

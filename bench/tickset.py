@@ -21,7 +21,7 @@ from engine.store.lake import Lake, WriteReport
 from engine.types import NS_PER_DAY, NS_PER_MS
 
 RECORDING = Path("hftbacktest") / "spot_btcusdt_20240808.gz"
-TICK = 0.01
+DECIMALS = 2  # prices stay on the 0.01 tick
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +47,11 @@ def load_tile(shared_data: Path) -> Tile:
     ts = table["ts_event"].to_numpy()
     order = np.lexsort([ids, ts])
     return Tile(
-        ts[order], table["ts_recv"].to_numpy()[order], ids[order],
-        table["price"].to_numpy()[order], table["size"].to_numpy()[order],
+        ts[order],
+        table["ts_recv"].to_numpy()[order],
+        ids[order],
+        table["price"].to_numpy()[order],
+        table["size"].to_numpy()[order],
         table["side"].to_numpy()[order].astype(np.int8),
     )
 
@@ -60,7 +63,7 @@ def tile_offsets(tile: Tile, tiles: int) -> tuple[np.ndarray, np.ndarray]:
     last = float(tile.price[0])
     for k in range(tiles):  # each scale depends on the previous tile's rounded last price
         scale[k] = last / tile.price[0]
-        last = round(float(tile.price[-1]) * scale[k], 2)
+        last = round(float(tile.price[-1]) * scale[k], DECIMALS)
     return shift, scale
 
 
@@ -74,7 +77,7 @@ def rows(tile: Tile, shift: np.ndarray, scale: np.ndarray, lo: int, hi: int) -> 
             "ts_event": tile.ts[j] + shift[k],
             "ts_recv": tile.recv[j] + shift[k],
             "trade_id": pa.array(tile.ids[j] + k * id_span).cast(pa.string()),
-            "price": np.round(tile.price[j] * scale[k] / TICK) * TICK,
+            "price": np.round(tile.price[j] * scale[k], DECIMALS),
             "size": tile.size[j],
             "side": tile.side[j],
         }

@@ -9,6 +9,7 @@ could touch a working order.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -185,6 +186,8 @@ class Backtest:
         self.engine.start()
         for lo, hi, trading in windows:
             if trading and not self.engine.trading:
+                # Targets set in warm-up are acted on at the start, not at the last warm-up event.
+                self.clock.ts = max(self.clock.ts, self.cfg.start)
                 self.engine.begin_trading()
             self._window(lo, hi, trading)
         if not self.engine.trading:
@@ -235,6 +238,9 @@ class Backtest:
         for s, tape in enumerate(batch.tapes):
             if len(tape):
                 self.last[s] = float(tape.price[-1])
+        # The window is over: an order decided after it (a final bar, a cancel in on_stop) must not
+        # be matched against its trades, which are all in the past.
+        self.tapes = [None] * len(self.symbols)
         size = sum(len(k) for _, _, k in streams)
         self.base += size
         self.events += size
@@ -255,10 +261,16 @@ class Backtest:
             b = min(a + CHUNK, len(tape))
             cols = (tape.key[a:b].tolist(), tape.ts_event[a:b].tolist(), tape.price[a:b].tolist(),
                     tape.size[a:b].tolist(), tape.side[a:b].tolist())
-            if len(cbs) == 1:
-                self._dense_one(tape.symbol, range(self.base + a, self.base + b), cols, cbs[0])
-            else:
-                self._dense_many(tape.symbol, range(self.base + a, self.base + b), cols, cbs)
+            # The column lists are young GC-tracked containers of millions of items: every
+            # young-generation collection would walk them. Freezing moves them out of its way.
+            gc.freeze()
+            try:
+                if len(cbs) == 1:
+                    self._dense_one(tape.symbol, range(self.base + a, self.base + b), cols, cbs[0])
+                else:
+                    self._dense_many(tape.symbol, range(self.base + a, self.base + b), cols, cbs)
+            finally:
+                gc.unfreeze()
 
     def _dense_one(self, sym: str, seqs: range, cols: tuple[list[Any], ...], cb: Callable[[Trade], None]) -> None:
         # Written for CPython speed: locals only. `nf` (the rank of the next trade a working

@@ -134,14 +134,16 @@ class TradingEngine:
         order = self.oms.get(client_id)
         if order.strategy_id != strategy_id:
             raise ValueError(f"order {client_id} does not belong to strategy {strategy_id}")
-        self.bus.publish(CancelOrder(client_id, order.symbol, self.clock.ts))
+        if order.is_open:
+            self.bus.publish(CancelOrder(client_id, order.symbol, self.clock.ts))
 
     def amend_own(self, strategy_id: str, client_id: str, price: float, size: float) -> None:
         """Amend one of the strategy's own orders."""
         order = self.oms.get(client_id)
         if order.strategy_id != strategy_id:
             raise ValueError(f"order {client_id} does not belong to strategy {strategy_id}")
-        self.bus.publish(AmendOrder(client_id, order.symbol, self.clock.ts, price, size))
+        if order.is_open:  # it may have filled or been canceled on this very event
+            self.bus.publish(AmendOrder(client_id, order.symbol, self.clock.ts, price, size))
 
     def log(self, strategy_id: str, message: str) -> None:
         log.info("%s: %s", strategy_id, message)
@@ -195,8 +197,10 @@ class TradingEngine:
         self.venue.amend(cmd)
 
     def _on_update(self, update: OrderUpdate) -> None:
-        order = self.oms.apply(update)
-        fill = update.fill
+        applied = self.oms.apply_update(update)
+        if applied.ignored:  # a resend after a reconnect: nothing new to book
+            return
+        order, fill = applied.order, applied.fill
         if fill is not None:
             self.recorder.fill(fill, order.strategy_id, self.clock.seq)
             self.recorder.allocations(self.portfolio.allocate_fill(fill, owner=order.strategy_id))

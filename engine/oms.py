@@ -18,7 +18,6 @@ Venues resend updates after a reconnect, so some updates are ignored rather than
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import msgspec
 
@@ -98,8 +97,7 @@ class Order(msgspec.Struct, frozen=True, gc=False):
         return self.status.is_open
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
+class Applied(msgspec.Struct, frozen=True, gc=False):
     """The outcome of one venue update: the order after it, and the fill to book, if any.
 
     `fill` is None when the update carried no fill or was ignored (a resend or stale), so booking
@@ -186,7 +184,7 @@ def _with_fill(order: Order, fill: Fill) -> Order:
 
 def _amended(order: Order, price: float, size: float, error: type[OrderError]) -> Order:
     """Apply a new price and/or size (NaN keeps the old one); a size below filled is an error."""
-    if math.isfinite(size):
+    if math.isfinite(size) and size != order.size:
         if size <= 0 or size < order.filled_size - _tol(size):
             cls = Overfill if error is IllegalTransition else error
             raise cls(
@@ -194,7 +192,7 @@ def _amended(order: Order, price: float, size: float, error: type[OrderError]) -
                 f"{order.filled_size:g} (or not positive)"
             )
         order = _replace(order, size=size)
-    if math.isfinite(price):
+    if math.isfinite(price) and price != order.price:
         if price <= 0:
             raise error(f"order {order.client_id}: new price {price!r} is not positive")
         order = _replace(order, price=price)

@@ -26,6 +26,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+import msgspec
+
 from engine.errors import UserError
 from engine.events import Fill
 from engine.types import Side
@@ -38,8 +40,7 @@ class InvariantError(AssertionError):
     """The strategies' sub-ledgers no longer add up to the account."""
 
 
-@dataclass(frozen=True, slots=True)
-class Allocation:
+class Allocation(msgspec.Struct, frozen=True, gc=False):
     """One row of a strategy's sub-ledger (engine/records.py LEDGER without `seq`)."""
 
     ts: int
@@ -119,6 +120,11 @@ class PortfolioManager:
 
     def gap(self, symbol: str) -> float:
         """Sum over netting strategies of (target - position): what the venue still has to do."""
+        targets = self._targets.get(symbol)
+        if targets is not None and len(targets) == 1:  # the common case, on every order: no dict
+            for sid, target in targets.items():
+                led = self._ledgers.get((sid, symbol))
+                return target - (led.position if led else 0.0)
         return math.fsum(self._gaps(symbol).values())
 
     def _gaps(self, symbol: str) -> dict[str, float]:

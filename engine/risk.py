@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
+import msgspec
+
 from engine.errors import ConfigError
 from engine.events import SubmitOrder
 from engine.types import NS_PER_S, Instrument, Side
@@ -46,8 +48,7 @@ class RiskLimits:
                 raise ConfigError(f"risk limit {f.name}: {value!r} must be a positive number")
 
 
-@dataclass(frozen=True, slots=True)
-class RiskState:
+class RiskState(msgspec.Struct, frozen=True, gc=False):
     """What the engine knows when an order is about to go out."""
 
     position: float
@@ -58,8 +59,7 @@ class RiskState:
     open_sell: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class RiskDecision:
+class RiskDecision(msgspec.Struct, frozen=True, gc=False):
     """Accepted with `size` (possibly shrunk, > 0), or rejected; `reason` says which limit and why."""
 
     accepted: bool

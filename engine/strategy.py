@@ -200,7 +200,9 @@ def strategy_class(name: str, search: Path | None = None) -> type[Strategy]:
         if isinstance(obj, type) and issubclass(obj, Strategy):
             return obj
         raise UserError(f"{name!r} is not a Strategy subclass")
-    _load_research(search or Path.cwd() / "research")
+    # research/ of the working directory, then of the checkout the engine is installed from.
+    for folder in (search,) if search else (Path.cwd() / "research", Path(__file__).resolve().parents[1] / "research"):
+        _load_research(folder)
     if name in STRATEGIES:
         return STRATEGIES[name]
     known = ", ".join(sorted(STRATEGIES))

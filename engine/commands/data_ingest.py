@@ -22,7 +22,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--symbol", help="ccxt symbol when the file does not say it (e.g. ETH/USDT:USDT)")
     parser.add_argument("--interval", help="bar interval of generic bar files (default: inferred from spacing)")
     parser.add_argument(
-        "--contract-value", type=float, metavar="CTVAL",
+        "--contract-value",
+        type=float,
+        metavar="CTVAL",
         help="base currency (USD for inverse swaps) per contract, for OKX swap files in contracts",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

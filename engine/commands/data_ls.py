@@ -11,7 +11,8 @@ KINDS = ("trades", "quotes", "bars", "mark", "funding")  # engine.store.schema.K
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        "ls", help="list the lake's series: rows, first and last time, gaps",
+        "ls",
+        help="list the lake's series: rows, first and last time, gaps",
         description="List every (kind, venue, symbol) series with rows, time span (UTC) and gaps.",
     )
     parser.add_argument("--gap", default="1h", help="report stretches without data longer than this (default 1h)")
@@ -37,7 +38,12 @@ def run(args: argparse.Namespace) -> int:
     ]
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
     for n, line in enumerate(lines):
-        print("  ".join(cell.rjust(w) if c in (4, 7) else cell.ljust(w) for c, (cell, w) in enumerate(zip(line, widths))).rstrip())
+        print(
+            "  ".join(
+                cell.rjust(w) if c in (4, 7) else cell.ljust(w)
+                for c, (cell, w) in enumerate(zip(line, widths, strict=True))
+            ).rstrip()
+        )
         info = infos[n - 1] if n else None
         for gap in info.largest_gaps if info else ():
             print(f"    gap {duration(gap.length)}: {iso(gap.start)} -> {iso(gap.end)}")

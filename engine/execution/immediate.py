@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 from engine.oms import Order
 from engine.types import Instrument, Side
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True, gc=False):
     """What to do for one symbol: cancel these working orders, then (maybe) send one order."""
 
     cancel: tuple[str, ...] = ()
     side: Side | None = None
     size: float = 0.0
-    reason: str = field(default="")
+    reason: str = ""
 
 
 class Immediate:
@@ -30,10 +30,12 @@ class Immediate:
 
     def plan(self, inst: Instrument, gap: float, working: Sequence[Order], price: float) -> Plan:
         """Plan the orders for a gap (target - position, base currency) given the working orders."""
-        pending = sum(o.remaining * int(o.side) for o in working)
-        wrong_way = any(int(o.side) * gap <= 0 for o in working)
-        if working and (wrong_way or abs(pending) > abs(gap) + 1e-12):
-            return Plan(cancel=tuple(o.client_id for o in working), reason="targets moved")
+        pending = 0.0
+        if working:
+            pending = sum(o.remaining * int(o.side) for o in working)
+            wrong_way = any(int(o.side) * gap <= 0 for o in working)
+            if wrong_way or abs(pending) > abs(gap) + 1e-12:
+                return Plan(cancel=tuple(o.client_id for o in working), reason="targets moved")
         needed = inst.round_size(gap - pending)
         if needed == 0:
             return Plan(reason="below one lot")

@@ -17,7 +17,9 @@ from engine.types import interval_ns as parse_interval
 BAR_KEYS = ("ts_event", "open", "high", "low", "close", "volume")
 
 
-def bars_from_arrays(ts_event: np.ndarray, price: np.ndarray, size: np.ndarray, interval_ns: int) -> dict[str, np.ndarray]:
+def bars_from_arrays(
+    ts_event: np.ndarray, price: np.ndarray, size: np.ndarray, interval_ns: int
+) -> dict[str, np.ndarray]:
     """Bars of trades in time order: open = first, close = last trade of each non-empty interval.
 
     Trades out of time order are first put in order of their bucket (stably, so ties keep the
@@ -110,7 +112,12 @@ def bars_from_lake(
     files = [str(p) for p in lake.files("trades", venue, symbol, start, end)]
     if not files:
         return BARS.empty_table()
-    params = {"n": step, "files": files, "start": -(2**63) if start is None else start, "end": 2**63 - 1 if end is None else end}
+    params = {
+        "n": step,
+        "files": files,
+        "start": -(2**63) if start is None else start,
+        "end": 2**63 - 1 if end is None else end,
+    }
     with duckdb.connect() as con:
         result = con.sql(_QUERY, params=params).to_arrow_table()
     bars = {

@@ -38,7 +38,8 @@ def view_sql(lake: Lake, kind: str) -> str:
     columns = ", ".join(KINDS[kind].names)
     if not any((lake.root / kind).glob(f"venue=*/symbol=*/date=*/{PART}")):
         typed = ", ".join(f"CAST(NULL AS {_SQL_TYPES[f.type]}) AS {f.name}" for f in KINDS[kind])
-        return f"SELECT {typed}, CAST(NULL AS VARCHAR) AS venue, CAST(NULL AS VARCHAR) AS symbol, CAST(NULL AS DATE) AS date WHERE false"
+        partition = "CAST(NULL AS VARCHAR) AS venue, CAST(NULL AS VARCHAR) AS symbol, CAST(NULL AS DATE) AS date"
+        return f"SELECT {typed}, {partition} WHERE false"
     pattern = str(lake.root / kind / "*" / "*" / "*" / PART).replace("'", "''")
     # the partition path spells ETH/USDT:USDT as ETH-USDT.USDT; views show the ccxt form
     symbol = "replace(regexp_replace(symbol, '-', '/'), '.', ':')"

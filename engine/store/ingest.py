@@ -79,8 +79,13 @@ def merge_reports(reports: Iterable[WriteReport]) -> list[WriteReport]:
         for reason, count in r.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + count
         merged[key] = WriteReport(
-            m.kind, m.venue, m.symbol, m.received + r.received, m.new_rows + r.new_rows,
-            m.duplicates + r.duplicates, rejected,
+            m.kind,
+            m.venue,
+            m.symbol,
+            m.received + r.received,
+            m.new_rows + r.new_rows,
+            m.duplicates + r.duplicates,
+            rejected,
         )
     return list(merged.values())
 

@@ -90,8 +90,15 @@ def _series(lake: Lake, kind: str, venue: str, symbol: str, gap_ns: int, largest
             counter.add(ts)
         infos.append(
             SeriesInfo(
-                kind, venue, symbol, interval, counter.rows, int(parts[0][0]), int(parts[-1][-1]),
-                counter.count, counter.largest(),
+                kind,
+                venue,
+                symbol,
+                interval,
+                counter.rows,
+                int(parts[0][0]),
+                int(parts[-1][-1]),
+                counter.count,
+                counter.largest(),
             )
         )
     return infos

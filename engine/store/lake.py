@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import os
 import re
 import uuid
@@ -139,16 +140,15 @@ class Lake:
         interval: str | None = None,
     ) -> Iterator[pa.Table]:
         """One non-empty table per date partition, in time order."""
-        _check_columns(kind, columns)
+        _check_columns(kind, columns, interval)
         for path in self.files(kind, venue, symbol, start, end):
             table = _read_part(path, columns, interval, start, end)
             if table.num_rows:
                 yield table
 
-    def tail(
-        self, kind: str, venue: str, symbol: str, before: int, n: int, interval: str | None = None
-    ) -> pa.Table:
+    def tail(self, kind: str, venue: str, symbol: str, before: int, n: int, interval: str | None = None) -> pa.Table:
         """The last `n` rows with ts_event < before, ascending."""
+        _check_columns(kind, None, interval)
         found: list[pa.Table] = []
         count = 0
         for path in reversed(self.files(kind, venue, symbol, None, before)):
@@ -181,7 +181,9 @@ class Lake:
     def fingerprint(self, kind: str, venue: str, symbol: str, start: int | None = None, end: int | None = None) -> str:
         """sha256 over the dates and bytes of the partitions in range (whole partitions)."""
         digest = hashlib.sha256(f"{kind}/{venue}/{symbol}\n".encode())
-        for day, path in zip(self.dates(kind, venue, symbol, start, end), self.files(kind, venue, symbol, start, end)):
+        for day, path in zip(
+            self.dates(kind, venue, symbol, start, end), self.files(kind, venue, symbol, start, end), strict=True
+        ):
             digest.update(f"{day}\n".encode())
             with path.open("rb") as handle:
                 for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
@@ -202,9 +204,11 @@ def _subdirs(directory: Path, prefix: str) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.name.startswith(prefix) and p.is_dir())
 
 
-def _check_columns(kind: str, columns: list[str] | None) -> None:
+def _check_columns(kind: str, columns: list[str] | None, interval: str | None = None) -> None:
     if kind not in KINDS:
         raise UserError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if interval is not None and "interval" not in KINDS[kind].names:
+        raise UserError(f"interval {interval!r} given for {kind}, which has no intervals")
     unknown = [c for c in columns or [] if c not in KINDS[kind].names]
     if unknown:
         raise UserError(f"column {unknown[0]!r} is not in {kind} (columns: {', '.join(KINDS[kind].names)})")
@@ -216,7 +220,9 @@ def _empty(kind: str, columns: list[str] | None) -> pa.Table:
     return table.select(columns) if columns is not None else table
 
 
-def _read_part(path: Path, columns: list[str] | None, interval: str | None, start: int | None, end: int | None) -> pa.Table:
+def _read_part(
+    path: Path, columns: list[str] | None, interval: str | None, start: int | None, end: int | None
+) -> pa.Table:
     """One partition, filtered to an interval and a ts_event range (the file is sorted by ts)."""
     wanted = None if columns is None else list(dict.fromkeys([*columns, "ts_event"]))
     if interval is not None and wanted is not None and "interval" not in wanted:
@@ -243,7 +249,7 @@ def _split_days(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
         days = days[order]
         table = table.take(pa.array(order))
     bounds = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), len(days)]
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         yield str(np.datetime64(int(days[lo]), "D")), table.slice(lo, hi - lo)
 
 

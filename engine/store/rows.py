@@ -44,6 +44,8 @@ def conform(kind: str, table: pa.Table) -> pa.Table:
 def _cast(column: pa.ChunkedArray, field: pa.Field, kind: str) -> pa.ChunkedArray:
     if column.type == field.type:
         return column
+    if pa.types.is_timestamp(column.type):  # an instant: its unit must not leak into the int64
+        column = pc.cast(column, pa.timestamp("ns", column.type.tz))
     try:
         return pc.cast(column, field.type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -240,8 +242,13 @@ def _preferences(kind: str, table: pa.Table) -> list[np.ndarray]:
     """Among duplicates the row sorting first by these wins: the earliest received trade, the
     fullest bar; the rest of the columns break ties, so the winner never depends on ingest order."""
     if kind == "trades":
-        return [_ints(table, "ts_recv"), _ints(table, "ts_event"), _floats(table, "price"),
-                _floats(table, "size"), _ints(table, "side")]
+        return [
+            _ints(table, "ts_recv"),
+            _ints(table, "ts_event"),
+            _floats(table, "price"),
+            _floats(table, "size"),
+            _ints(table, "side"),
+        ]
     if kind == "quotes":
         return [_prefer_floats(table, "bid_size"), _prefer_floats(table, "ask_size")]
     if kind in ("bars", "mark"):

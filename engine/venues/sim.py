@@ -246,7 +246,8 @@ class SimVenue:
                 return f"limit price {cmd.price!r} must be a positive number", 0.0, math.nan
             price = inst.round_price(cmd.price)
         ref = price if cmd.order_type is OrderType.LIMIT else self.prices.last_price(cmd.symbol)
-        err = inst.size_error(size, ref if math.isfinite(ref) else 0.0)
+        # The requested size, not the rounded one, so that the reason names what was asked.
+        err = inst.size_error(cmd.size, ref if math.isfinite(ref) else 0.0)
         return (err or ""), size, price
 
     def _queue(self, cmd: AmendOrder | CancelOrder) -> None:

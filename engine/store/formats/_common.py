@@ -191,9 +191,21 @@ def to_ns(column: pa.ChunkedArray | pa.Array) -> pa.Array:
         scale = ns_from_number(pc.drop_null(values).to_numpy())
         return values if scale == 1 else pc.multiply_checked(values, scale)
     if pa.types.is_floating(kind):
-        scale = ns_from_number(pc.drop_null(array).to_numpy())
-        return pc.cast(pc.round(pc.multiply(array, float(scale))), pa.int64(), safe=False)
+        return _ns_from_floats(np.asarray(pc.fill_null(array, np.nan).to_numpy(zero_copy_only=False), dtype=float))
     raise UserError(f"a time column of type {kind} is not understood")
+
+
+def _ns_from_floats(values: np.ndarray) -> pa.Array:
+    # A float epoch holds about 16 digits: whole and fractional parts are scaled apart and the
+    # fraction rounded to the microsecond, so 1700000000.25 s is exactly ...250000000 ns.
+    scale = ns_from_number(values)
+    missing = ~np.isfinite(values)
+    values = np.where(missing, 0.0, values)
+    whole = np.floor(values)
+    fraction = (values - whole) * scale
+    fraction = np.round(fraction / 1000) * 1000 if scale >= 1000 else np.round(fraction)
+    ns = whole.astype(np.int64) * scale + fraction.astype(np.int64)
+    return pa.array(ns, pa.int64(), mask=missing)
 
 
 def _ns_from_text(array: pa.Array) -> pa.Array:

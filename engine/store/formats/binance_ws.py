@@ -21,7 +21,23 @@ from engine.types import NS_PER_MS, parse_symbol
 
 NAME = "binance-ws"
 VENUE = "binance"
-QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BIDR", "IDRT", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "GBP")
+QUOTES = (
+    "FDUSD",
+    "USDT",
+    "USDC",
+    "BUSD",
+    "TUSD",
+    "BIDR",
+    "IDRT",
+    "DAI",
+    "BTC",
+    "ETH",
+    "BNB",
+    "EUR",
+    "TRY",
+    "BRL",
+    "GBP",
+)
 _LINE = re.compile(rb"^(\d+ )?\{")
 _STREAM = re.compile(rb'"stream"\s*:\s*"([^"]+)"')
 _decode = msgspec.json.Decoder()
@@ -48,7 +64,9 @@ def parse(source: Source, options: Options) -> Parsed:
         name, _, channel = stream.partition("@")
         if channel == "trade":
             d = _decode.decode(body)["data"]
-            trades[name].append((int(d["T"]) * NS_PER_MS, recv, str(d["t"]), float(d["p"]), float(d["q"]), -1 if d["m"] else 1))
+            trades[name].append(
+                (int(d["T"]) * NS_PER_MS, recv, str(d["t"]), float(d["p"]), float(d["q"]), -1 if d["m"] else 1)
+            )
         elif channel == "bookTicker":
             d = _decode.decode(body)["data"]
             ts = int(d["E"]) * NS_PER_MS if "E" in d else recv
@@ -56,8 +74,12 @@ def parse(source: Source, options: Options) -> Parsed:
         else:
             skipped[stream] += 1
     venue = options.venue or VENUE
-    batches = [Batch("trades", venue, _symbol(source, options, n), _table(_TRADES, r)) for n, r in sorted(trades.items())]
-    batches += [Batch("quotes", venue, _symbol(source, options, n), _table(_QUOTES, r)) for n, r in sorted(quotes.items())]
+    batches = [
+        Batch("trades", venue, _symbol(source, options, n), _table(_TRADES, r)) for n, r in sorted(trades.items())
+    ]
+    batches += [
+        Batch("quotes", venue, _symbol(source, options, n), _table(_QUOTES, r)) for n, r in sorted(quotes.items())
+    ]
     return Parsed(NAME, batches, dict(skipped))
 
 
@@ -68,14 +90,26 @@ def _split_prefix(line: bytes) -> tuple[int | None, bytes]:
     return None, line
 
 
-_TRADES = (("ts_event", pa.int64()), ("ts_recv", pa.int64()), ("trade_id", pa.string()),
-           ("price", pa.float64()), ("size", pa.float64()), ("side", pa.int8()))
-_QUOTES = (("ts_event", pa.int64()), ("ts_recv", pa.int64()), ("bid", pa.float64()),
-           ("ask", pa.float64()), ("bid_size", pa.float64()), ("ask_size", pa.float64()))
+_TRADES = (
+    ("ts_event", pa.int64()),
+    ("ts_recv", pa.int64()),
+    ("trade_id", pa.string()),
+    ("price", pa.float64()),
+    ("size", pa.float64()),
+    ("side", pa.int8()),
+)
+_QUOTES = (
+    ("ts_event", pa.int64()),
+    ("ts_recv", pa.int64()),
+    ("bid", pa.float64()),
+    ("ask", pa.float64()),
+    ("bid_size", pa.float64()),
+    ("ask_size", pa.float64()),
+)
 
 
 def _table(fields: tuple[tuple[str, pa.DataType], ...], found: list[tuple[Any, ...]]) -> pa.Table:
-    columns = list(zip(*found))
+    columns = list(zip(*found, strict=True))
     return pa.table({name: pa.array(columns[i], kind) for i, (name, kind) in enumerate(fields)})
 
 

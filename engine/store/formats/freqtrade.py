@@ -27,8 +27,27 @@ _CANDLES = re.compile(
 )
 # freqtrade's data folders are named after ccxt exchange ids
 EXCHANGES = frozenset(
-    {"binance", "binanceus", "binanceusdm", "okx", "bybit", "kraken", "kucoin", "gate", "gateio", "htx",
-     "bitget", "bitmart", "bingx", "hyperliquid", "coinbase", "bitfinex", "mexc", "huobi", "deribit"}
+    {
+        "binance",
+        "binanceus",
+        "binanceusdm",
+        "okx",
+        "bybit",
+        "kraken",
+        "kucoin",
+        "gate",
+        "gateio",
+        "htx",
+        "bitget",
+        "bitmart",
+        "bingx",
+        "hyperliquid",
+        "coinbase",
+        "bitfinex",
+        "mexc",
+        "huobi",
+        "deribit",
+    }
 )
 
 

@@ -68,7 +68,9 @@ def _split_prefix(line: bytes) -> tuple[int | None, bytes]:
     return None, line
 
 
-def _route(message: Any, recv: int | None, rows: dict[tuple[str, str, str], list[tuple[Any, ...]]], skipped: Counter[str]) -> None:
+def _route(
+    message: Any, recv: int | None, rows: dict[tuple[str, str, str], list[tuple[Any, ...]]], skipped: Counter[str]
+) -> None:
     if isinstance(message, list):  # an array of pushes on one line
         for item in message:
             _route(item, recv, rows, skipped)
@@ -86,20 +88,35 @@ def _route(message: Any, recv: int | None, rows: dict[tuple[str, str, str], list
     elif channel in ("bbo-tbt", "tickers"):
         for d in message["data"]:
             rows["quotes", d.get("instId", inst), ""].append((recv, *_quote(channel, d)))
-    elif (match := _CANDLE.match(channel)) and (match[3] in "sm" or match[4] or match[3] == "H" and int(match[2]) < 6):
-        kind = "mark" if match[1] else "bars"
-        interval = f"{match[2]}{match[3].lower()}"
+    elif candle := _candle(channel):
         for d in message["data"]:
             if d[-1] == "1":  # confirmed: the bar is closed
-                rows[kind, inst, interval].append(tuple(d))
+                rows[candle[0], inst, candle[1]].append(tuple(d))
     else:
         skipped[channel or "other"] += 1
+
+
+def _candle(channel: str) -> tuple[str, str] | None:
+    """(kind, interval) of a candle channel whose bars open on UTC boundaries, else None.
+
+    OKX aligns 6H and longer bars to Hong Kong time unless the channel ends in `utc`.
+    """
+    match = _CANDLE.match(channel)
+    if match is None or (match[3] in "HD" and not match[4] and (match[3] == "D" or int(match[2]) >= 6)):
+        return None
+    return ("mark" if match[1] else "bars"), f"{match[2]}{match[3].lower()}"
 
 
 def _quote(channel: str, d: dict[str, Any]) -> tuple[int, float, float, float, float]:
     ts = int(d["ts"]) * NS_PER_MS
     if channel == "tickers":
-        return ts, float(d["bidPx"] or "nan"), float(d["askPx"] or "nan"), float(d["bidSz"] or 0), float(d["askSz"] or 0)
+        return (
+            ts,
+            float(d["bidPx"] or "nan"),
+            float(d["askPx"] or "nan"),
+            float(d["bidSz"] or 0),
+            float(d["askSz"] or 0),
+        )
     bid, ask = d["bids"][0], d["asks"][0]
     return ts, float(bid[0]), float(ask[0]), float(bid[1]), float(ask[1])
 
@@ -111,7 +128,7 @@ def _batch(source: Source, options: Options, key: tuple[str, str, str], found: l
     symbol = symbol_from_okx(inst)
     if options.symbol not in (None, symbol):
         raise UserError(f"{source.path}: the file says symbol {symbol!r} but --symbol is {options.symbol!r}")
-    columns = list(zip(*found))
+    columns = list(zip(*found, strict=True))
     where = str(source.path)
     if kind == "trades":
         ts, recv, ids, price, size, side = columns

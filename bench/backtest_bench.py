@@ -1,0 +1,157 @@
+"""Backtest speed: the EMA cross through the full engine against the same logic as a bare loop.
+
+Figures (all on the tick set of bench/tickset.py: real Binance BTCUSDT trades tiled to N trades,
+treated as the BTC-USDT perpetual swap):
+- backtest_tick_strategy: ticks/s of `ema_cross` in on_tick through the whole engine (lake read,
+  replay, strategy, portfolio, risk, OMS, simulated venue, records), as `--strategy ema_cross`
+  loads it: touch fills, zero latency, taker fee 0.05%.
+- python_loop_ceiling: the same strategy and fill rule (the next tick's price) as a bare loop
+  over the prices; tick_strategy_vs_loop is the ratio of the two in the same run.
+- backtest_bar_strategy: ticks/s with a strategy in on_bar only (ema_cross_bars on 1m bars)
+  while the ticks still drive the fills.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.backtest_config import BacktestConfig, StrategySpec
+from engine.backtest_run import run_backtest
+from engine.risk import RiskLimits
+from engine.store.lake import Lake
+from engine.venues.sim import SimConfig
+
+SYMBOL = "BTC/USDT:USDT"
+VENUE = "bench"
+TAKER_FEE = 0.0005
+# The bare loop knows no risk limits: give the engine limits that never bind, so both trade alike.
+NO_LIMITS = RiskLimits(max_orders=10**12)
+CAPITAL = 1e12
+
+
+def span(lake: Lake) -> tuple[int, int]:
+    """First trade time and one past the last of the tick set."""
+    ts = lake.read("trades", VENUE, SYMBOL, columns=["ts_event"]).column("ts_event")
+    return int(ts[0].as_py()), int(ts[-1].as_py()) + 1
+
+
+def config(lake: Lake, name: str, params: dict[str, Any]) -> BacktestConfig:
+    """The benchmark's backtest: one strategy, no warm-up, touch fills, zero latency."""
+    start, end = span(lake)
+    return BacktestConfig(
+        strategies=(StrategySpec(name, params, capital=CAPITAL),), symbols=(SYMBOL,), start=start, end=end,
+        venue=VENUE, sim=SimConfig("touch", 0, taker_fee=TAKER_FEE), limits=NO_LIMITS, warmup=False,
+    )
+
+
+def best(repeats: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    """Shortest wall time of `repeats` runs, and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = work()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def engine_run(data_root: Path, name: str, params: dict[str, Any], repeats: int = 3) -> tuple[float, Any]:
+    """Best wall time of a full run_backtest and its result."""
+    cfg = config(Lake.at(data_root), name, params)
+    run_backtest(cfg, data_root)  # warm: imports, numba caches, file cache
+    return best(repeats, lambda: run_backtest(cfg, data_root))
+
+
+def bare_loop(columns: list[list[Any]], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
+    """The EMA cross and its fills as a plain loop over the ticks: (orders, PnL in quote currency).
+
+    `columns` are the tick set's ts_event, ts_recv, price, size and side as lists: the same
+    fields the engine hands its strategies, walked tick by tick with everything inline.
+    """
+    fa, sa = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    prices = columns[2]
+    f = s = prices[0]
+    seen, pos, target, pending, cash, fees, orders = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0
+    for _ts, _recv, p, _q, _side in zip(*columns, strict=True):
+        if pending:
+            cash -= pending * p
+            fees += abs(pending) * p * TAKER_FEE
+            pos += pending
+            pending = 0.0
+        seen += 1
+        if seen > 1:
+            f += fa * (p - f)
+            s += sa * (p - s)
+        if seen < slow:
+            continue
+        want = size if f > s else -size if f < s else target
+        if want != target:
+            pending = want - pos
+            target = want
+            orders += 1
+    return orders, cash + pos * prices[-1] - fees
+
+
+def bare_loop_prices(prices: list[float], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
+    """For reference only: the same loop over the price column alone (no other tick field walked)."""
+    fa, sa = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    f = s = prices[0]
+    seen, pos, target, pending, cash, fees, orders = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0
+    for p in prices:
+        if pending:
+            cash -= pending * p
+            fees += abs(pending) * p * TAKER_FEE
+            pos += pending
+            pending = 0.0
+        seen += 1
+        if seen > 1:
+            f += fa * (p - f)
+            s += sa * (p - s)
+        if seen < slow:
+            continue
+        want = size if f > s else -size if f < s else target
+        if want != target:
+            pending = want - pos
+            target = want
+            orders += 1
+    return orders, cash + pos * prices[-1] - fees
+
+
+TICK_COLUMNS = ["ts_event", "ts_recv", "price", "size", "side"]
+
+
+def loop_run(data_root: Path, repeats: int = 3) -> tuple[float, tuple[int, float]]:
+    """Best wall time of the bare loop, including turning the lake's columns into lists.
+
+    The engine pays for reading the lake; the ceiling only for the numpy -> list conversion of
+    the columns it walks (what any Python loop over the ticks must do first).
+    """
+    table = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=TICK_COLUMNS)
+    arrays = [table.column(c).to_numpy() for c in TICK_COLUMNS]
+    return best(repeats, lambda: bare_loop([a.tolist() for a in arrays]))
+
+
+def run(data_root: Path) -> list[tuple[str, float, str]]:
+    """Measure the three backtest figures on the tick set under `data_root`; check engine == loop."""
+    n = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["ts_event"]).num_rows
+    t_engine, result = engine_run(data_root, "ema_cross", {"fast": 20, "slow": 100, "size": 1.0})
+    t_loop, (loop_orders, loop_pnl) = loop_run(data_root)
+    orders = result.orders.num_rows
+    pnl = float(result.stats.filter(result.stats.column("series").to_numpy(zero_copy_only=False) == "portfolio")
+                .column("pnl")[0].as_py())
+    print(f"bench-check: engine orders {orders} pnl {pnl:.6f} | bare loop orders {loop_orders} pnl {loop_pnl:.6f}")
+    if orders != loop_orders or not math.isclose(pnl, loop_pnl, rel_tol=1e-9, abs_tol=1e-6):
+        raise SystemExit("bench: the engine and the bare loop disagree (orders or PnL): the figures are void")
+    prices = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["price"]).column("price").to_numpy()
+    t_prices, _ = best(3, lambda: bare_loop_prices(prices.tolist()))
+    t_bar, _ = engine_run(data_root, "ema_cross_bars", {"fast": 20, "slow": 100, "size": 1.0, "bar_interval": "1m"})
+    return [
+        ("backtest_tick_strategy", n / t_engine, "ticks/s"),
+        ("python_loop_ceiling", n / t_loop, "ticks/s"),
+        ("tick_strategy_vs_loop", t_loop / t_engine, "ratio"),
+        ("python_loop_prices_only", n / t_prices, "ticks/s"),
+        ("backtest_bar_strategy", n / t_bar, "ticks/s"),
+    ]

@@ -1,0 +1,32 @@
+"""An example research strategy: long above the slow SMA of bar closes, flat below.
+
+Any module under research/ is imported when a strategy name is looked up, so
+`okxbot backtest --strategy sma_trend ...` finds this class by its `name`.
+"""
+
+from __future__ import annotations
+
+from engine.events import Bar
+from engine.strategy import Context, Param, Strategy, Warmup
+
+
+class SmaTrend(Strategy):
+    """Long `size` while the close is above the SMA of the last `slow` closes, flat otherwise."""
+
+    name = "sma_trend"
+    slow: int = Param(50, low=5, high=1000, doc="SMA length in bars")  # type: ignore[assignment]
+    size: float = Param(1.0, low=0.0, doc="position in base currency")  # type: ignore[assignment]
+    bar_interval = "1m"
+
+    def warmup(self) -> Warmup:
+        return Warmup(bars=self.slow)
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self.closes: list[float] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        self.closes = [*self.closes[-(self.slow - 1):], bar.close]
+        if len(self.closes) == self.slow:
+            sma = sum(self.closes) / self.slow
+            self.ctx.set_target(self.size if bar.close > sma else 0.0)

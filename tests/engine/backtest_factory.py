@@ -1,0 +1,143 @@
+"""Shared builders of the backtester's tests: a small synthetic lake, configs, probe strategies.
+
+The lake holds five hours of a synthetic ETH perpetual, 2024-01-01 21:00 .. 2024-01-02 02:00 UTC,
+at about two trades per second: two hours of history before the trading start (23:00), a UTC
+midnight (two day partitions, so replay windows) and a funding instant (00:00) inside the
+trading period. It is written once per session and only read afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from engine.backtest_config import BacktestConfig, StrategySpec
+from engine.events import Bar, Trade
+from engine.store.lake import Lake
+from engine.store.synthetic import VENUE, SynthConfig, write_synthetic
+from engine.strategy import Context, Param, Strategy, Warmup
+from engine.types import NS_PER_MIN, to_ns
+from engine.venues.sim import SimConfig
+
+SYMBOL = "ETH/USDT:USDT"
+SYNTH = SynthConfig(symbol=SYMBOL, start="2024-01-01T21:00Z", hours=5.0, seed=11, trade_rate=2.0)
+START = to_ns("2024-01-01T23:00Z")  # trading starts; the two hours before are warm-up history
+END = SYNTH.end_ns  # 2024-01-02T02:00Z
+FUNDING_AT = to_ns("2024-01-02T00:00Z")
+
+# Parameters that make each reference strategy trade often on a few hours of data.
+ACTIVE: dict[str, dict[str, Any]] = {
+    "ema_cross": {"fast": 5, "slow": 20, "size": 0.1},
+    "ema_cross_bars": {"fast": 2, "slow": 5, "size": 0.1, "bar_interval": "1m"},
+    "rsi_mr": {"n": 3, "lower": 40.0, "upper": 60.0, "exit": 50.0, "size": 0.1, "bar_interval": "1m"},
+    "macd_trend": {"fast": 2, "slow": 4, "signal": 2, "size": 0.1, "bar_interval": "1m"},
+    "grid": {"levels": 3, "step": 0.0003, "size": 0.1, "max_position": 0.5},
+}
+
+_LAKES: dict[SynthConfig, Path] = {}
+
+
+def shared_lake(factory: pytest.TempPathFactory, synth: SynthConfig = SYNTH) -> Path:
+    """A data root holding `synth`, written once per session; tests must only read it."""
+    if synth not in _LAKES:
+        root = factory.mktemp("lake")
+        write_synthetic(Lake.at(root), synth)
+        _LAKES[synth] = root
+    return _LAKES[synth]
+
+
+def spec(name: str, sid: str = "", **params: Any) -> StrategySpec:
+    """A strategy spec: `params` over the ACTIVE ones when the name has them."""
+    return StrategySpec(name, {**ACTIVE.get(name, {}), **params}, sid)
+
+
+def config(*specs: StrategySpec, sim: SimConfig | None = None, **overrides: Any) -> BacktestConfig:
+    """A backtest of `specs` on the shared lake's symbol from START to END."""
+    cfg = BacktestConfig(strategies=specs, symbols=(SYMBOL,), start=START, end=END, venue=VENUE)
+    if sim is not None:
+        cfg = replace(cfg, sim=sim)
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+def trades(root: Path, start: int | None = None, end: int | None = None) -> pa.Table:
+    """The lake's trades of SYMBOL with ts_event in [start, end), in lake order."""
+    return Lake.at(root).read("trades", VENUE, SYMBOL, start, end)
+
+
+def replay_key(table: pa.Table) -> np.ndarray:
+    """The replay time of each trade: ts_recv, ts_event where it is missing."""
+    recv = table.column("ts_recv").to_numpy(zero_copy_only=False)
+    event = table.column("ts_event").to_numpy()
+    return np.where(np.isnan(recv.astype(np.float64)), event, recv).astype(np.int64)
+
+
+def client_prefix(cfg: BacktestConfig) -> str:
+    """The session prefix of the client order ids of a run of `cfg`."""
+    return "bt" + cfg.digest()
+
+
+# --- probe strategies (not registered by name: load them as "tests.engine.backtest_factory:X") ---
+
+HOLD = "tests.engine.backtest_factory:Hold"
+PROBE = "tests.engine.backtest_factory:Probe"
+
+
+class Hold(Strategy):
+    """Sets one target (`size`, negative for short) on the first trade it may trade on."""
+
+    size: float = Param(1.0, low=-100.0, high=100.0)  # type: ignore[assignment]
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self.done = False
+
+    def on_tick(self, tick: Trade) -> None:
+        if not self.done and self.ctx.trading:
+            self.done = True
+            self.ctx.set_target(self.size)
+
+
+class Probe(Strategy):
+    """Records every trade and bar it is handed, with the clock at that moment; never trades."""
+
+    bar_interval = "1m"
+    ticks: int = Param(0, low=0, high=1_000_000)  # type: ignore[assignment]
+    bars: int = Param(0, low=0, high=1_000_000)  # type: ignore[assignment]
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        # ("tick", ts_recv, ts_event, price, size, side, trading) or ("bar", open, now, close, trading)
+        self.seen: list[tuple[Any, ...]] = []
+
+    def warmup(self) -> Warmup:
+        return Warmup(ticks=self.ticks, bars=self.bars)
+
+    def on_tick(self, tick: Trade) -> None:
+        self.seen.append(("tick", tick.ts_recv, tick.ts_event, tick.price, tick.size, tick.side,
+                          self.ctx.trading))
+
+    def on_bar(self, bar: Bar) -> None:
+        self.seen.append(("bar", bar.ts_event, self.ctx.now(), bar.close, self.ctx.trading))
+
+
+def bar_closes(table: pa.Table, interval_ns: int = NS_PER_MIN) -> dict[int, float]:
+    """Close (last trade in replay order) of each bar by open time, computed here from raw trades."""
+    key = replay_key(table)
+    order = np.argsort(key, kind="stable")
+    opens = (table.column("ts_event").to_numpy()[order] // interval_ns) * interval_ns
+    price = table.column("price").to_numpy()[order]
+    out: dict[int, float] = {}
+    for o, p in zip(opens.tolist(), price.tolist(), strict=True):
+        out[o] = p
+    return out
+
+
+def nan_to_none(value: Any) -> Any:
+    """NaN as None, so that rows compare equal when both hold NaN."""
+    return None if isinstance(value, float) and math.isnan(value) else value
