@@ -61,7 +61,11 @@ def ingest_file(
 ) -> FileResult:
     """Parse one file and write its batches; `on_bytes` hears of every block read from disk."""
     source = Source(path, on_bytes)
-    parsed = formats.detect(source).parse(source, options)
+    module = formats.detect(source)
+    try:
+        parsed = module.parse(source, options)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:  # a field missing or of the wrong type
+        raise UserError(f"{path}: malformed {module.NAME} data ({type(exc).__name__}: {exc})") from exc
     reports = [lake.write(b.kind, b.venue, b.symbol, b.table) for b in parsed.batches]
     return FileResult(path, parsed.format, reports, parsed.skipped)
 

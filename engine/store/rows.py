@@ -64,7 +64,7 @@ def _floats(table: pa.Table, name: str) -> np.ndarray:
 
 
 def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Boolean arrow values as a numpy mask (without the pandas detour of ChunkedArray.to_numpy)."""
+    """Boolean arrow values as a numpy mask."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)

@@ -17,12 +17,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from engine.backtest import Backtest
 from engine.backtest_config import BacktestConfig, StrategySpec
 from engine.events import Bar, Trade
+from engine.replay_data import DataSource
 from engine.store.lake import Lake
 from engine.store.synthetic import VENUE, SynthConfig, write_synthetic
 from engine.strategy import Context, Param, Strategy, Warmup
-from engine.types import NS_PER_MIN, to_ns
+from engine.types import to_ns
 from engine.venues.sim import SimConfig
 
 SYMBOL = "ETH/USDT:USDT"
@@ -85,7 +87,8 @@ def client_prefix(cfg: BacktestConfig) -> str:
 # --- probe strategies (not registered by name: load them as "tests.engine.backtest_factory:X") ---
 
 HOLD = "tests.engine.backtest_factory:Hold"
-PROBE = "tests.engine.backtest_factory:Probe"
+TICK_PROBE = "tests.engine.backtest_factory:TickProbe"
+BAR_PROBE = "tests.engine.backtest_factory:BarProbe"
 
 
 class Hold(Strategy):
@@ -103,39 +106,41 @@ class Hold(Strategy):
             self.ctx.set_target(self.size)
 
 
-class Probe(Strategy):
-    """Records every trade and bar it is handed, with the clock at that moment; never trades."""
+class TickProbe(Strategy):
+    """Records every trade it is handed and whether it could trade then; never trades."""
 
-    bar_interval = "1m"
     ticks: int = Param(0, low=0, high=1_000_000)  # type: ignore[assignment]
     bars: int = Param(0, low=0, high=1_000_000)  # type: ignore[assignment]
 
     def on_start(self, ctx: Context) -> None:
         super().on_start(ctx)
-        # ("tick", ts_recv, ts_event, price, size, side, trading) or ("bar", open, now, close, trading)
+        # ("tick", ts_recv, ts_event, price, size, side, trading) or
+        # ("bar", open, now, open, high, low, close, volume, trading)
         self.seen: list[tuple[Any, ...]] = []
 
     def warmup(self) -> Warmup:
         return Warmup(ticks=self.ticks, bars=self.bars)
 
     def on_tick(self, tick: Trade) -> None:
-        self.seen.append(("tick", tick.ts_recv, tick.ts_event, tick.price, tick.size, tick.side,
-                          self.ctx.trading))
+        self.seen.append(("tick", tick.ts_recv, tick.ts_event, tick.price, tick.size, tick.side, self.ctx.trading))
+
+
+class BarProbe(TickProbe):
+    """TickProbe that also records the 1m bars, with the clock at their arrival."""
+
+    bar_interval = "1m"
 
     def on_bar(self, bar: Bar) -> None:
-        self.seen.append(("bar", bar.ts_event, self.ctx.now(), bar.close, self.ctx.trading))
+        self.seen.append(("bar", bar.ts_event, self.ctx.now(), bar.open, bar.high, bar.low, bar.close,
+                          bar.volume, self.ctx.trading))
 
 
-def bar_closes(table: pa.Table, interval_ns: int = NS_PER_MIN) -> dict[int, float]:
-    """Close (last trade in replay order) of each bar by open time, computed here from raw trades."""
-    key = replay_key(table)
-    order = np.argsort(key, kind="stable")
-    opens = (table.column("ts_event").to_numpy()[order] // interval_ns) * interval_ns
-    price = table.column("price").to_numpy()[order]
-    out: dict[int, float] = {}
-    for o, p in zip(opens.tolist(), price.tolist(), strict=True):
-        out[o] = p
-    return out
+def replay(cfg: BacktestConfig, root: Path) -> Backtest:
+    """Run the Backtest itself (as run_backtest does) to reach its strategy objects afterwards."""
+    perps = {s for s in cfg.symbols if ":" in s}
+    bt = Backtest(cfg, DataSource(Lake.at(root), cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps))
+    bt.run()
+    return bt
 
 
 def nan_to_none(value: Any) -> Any:

@@ -243,7 +243,9 @@ def test_cli_progress_bar_on_a_terminal_stderr(fake: FakeOkxRest, data_root: Pat
     os.close(main)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
-    assert f"okx {SWAP} trades:" in shown.decode() and "pages=" in shown.decode()
+    # What the bar shows after its first frame depends on timing (tqdm's refresh interval): only
+    # check that a bar was drawn on the terminal and kept off stdout.
+    assert f"okx {SWAP} trades:" in shown.decode() and "%|" in shown.decode()
     assert b"rows written" in out and b"%|" not in out
 
 

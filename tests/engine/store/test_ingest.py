@@ -138,3 +138,10 @@ def test_command_modules_import_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_malformed_message_is_a_user_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"arg": {"channel": "trades", "instId": "ETH-USDT"}, "data": [{"px": "1"}]}\n')
+    with pytest.raises(UserError, match=r"bad\.jsonl: malformed okx-ws data \(KeyError"):
+        ingest_files(Lake(tmp_path / "lake"), [path])

@@ -17,6 +17,7 @@ from engine.errors import UserError
 from engine.store.lake import Lake
 from engine.store.schema import BARS, FUNDING, QUOTES, TRADES
 from engine.store.synthetic import RegimeParams, SynthConfig, SynthData, generate, iter_chunks, write_synthetic
+from engine.types import make_instrument
 
 DAY = SynthConfig()  # ETH/USDT:USDT, 2024-01-01, 24 h, seed 7, 3 trades/s
 JAN_1_2024_NS = 1_704_067_200 * 10**9
@@ -225,7 +226,8 @@ def test_generate_spot_symbol_has_no_funding_or_mark() -> None:
     data = generate(SynthConfig(symbol="ETH/USDT", hours=1))
     assert data.trades.num_rows > 1000
     assert data.funding.num_rows == 0 and data.mark.num_rows == 0
-    assert _on_grid(_col(data.trades, "size"), 1e-6)
+    spot = make_instrument("ETH/USDT")
+    assert _on_grid(_col(data.trades, "size"), spot.lot_size * spot.contract_value)
 
 
 # --- config ---------------------------------------------------------------------------------------
