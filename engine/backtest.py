@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ class Backtest:
         self.engine.attach(self.venue)
         self.strategies: dict[str, Strategy] = {}
         self.subs = self._subscribe()
+        self._check_data()
         n = len(self.symbols)
         self.tapes: list[Tape | None] = [None] * n
         self.last = [math.nan] * n
@@ -122,6 +124,16 @@ class Backtest:
         at_open = "bar_at_open" in self.cfg.faults
         self.builders = [BarBuilder(self.symbols[s], iv, interval_ns(iv), at_open) for s, iv in subs.bar_keys]
         return subs
+
+    def _check_data(self) -> None:
+        """Data exist for every symbol; symbols held only as bars serve bar strategies only."""
+        wanted: dict[str, set[str]] = {}
+        for s, interval in self.subs.bar_keys:
+            wanted.setdefault(self.symbols[s], set()).add(interval)
+        self.source.check(wanted)
+        for s, symbol in enumerate(self.symbols):
+            if symbol in self.source.bar_only and (self.subs.ticks[s] or self.subs.quotes[s]):
+                raise ConfigError(f"{symbol} has only bars in the lake: its strategies cannot use on_tick/on_quote")
 
     # -- prices and fill candidates ------------------------------------------------------------
     def last_price(self, symbol: str) -> float:
@@ -184,15 +196,21 @@ class Backtest:
         windows = self.source.windows(self.windows_start)
         self.engine.trading = False
         self.engine.start()
+        bar = _progress(len(windows)) if self.cfg.progress and len(windows) > 1 else None
         for lo, hi, trading in windows:
             if trading and not self.engine.trading:
                 # Targets set in warm-up are acted on at the start, not at the last warm-up event.
                 self.clock.ts = max(self.clock.ts, self.cfg.start)
                 self.engine.begin_trading()
             self._window(lo, hi, trading)
+            if bar is not None:
+                bar.set_postfix_str(f"{self.events:,} events", refresh=False)
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         if not self.engine.trading:
             self.engine.begin_trading()
-        self._dispatch_bars([b.flush(self.cfg.end) for b in self.builders])
+        self._dispatch_bars([b.flush(self.cfg.end) for b in self.builders])  # bar-only series: never fed
         self.engine.stop()
         self._fill_until(INF - 1)
         self.elapsed = time.perf_counter() - t0
@@ -214,7 +232,8 @@ class Backtest:
     def _window(self, lo: int, hi: int, trading: bool) -> None:
         batch = self.source.load(lo, hi, trading, quotes=[bool(q) for q in self.subs.quotes])
         self.tapes = list(batch.tapes)
-        bars = [b.feed(batch.tapes[s], hi) for b, (s, _iv) in zip(self.builders, self.subs.bar_keys, strict=True)]
+        bars = [batch.bars[s] if s in batch.bars else b.feed(batch.tapes[s], hi)
+                for b, (s, _iv) in zip(self.builders, self.subs.bar_keys, strict=True)]
         streams: list[tuple[int, int, np.ndarray]] = [(BAR, k, b.release) for k, b in enumerate(bars)]
         streams += [(FUNDING, s, f.ts) for s, f in enumerate(batch.funding)]
         streams += [(TRADE, s, t.key) for s, t in enumerate(batch.tapes)]
@@ -371,6 +390,13 @@ class Backtest:
             self.base += 1
             self.clock.ts, self.clock.seq = release, self.base
             self._bar(final[k], r, k)
+
+
+def _progress(total: int) -> Any:
+    """A progress bar over the replay's days on stderr (only on a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="day", desc="backtest", file=sys.stderr, disable=None, leave=False)
 
 
 def _marks(tape: Tape) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,6 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     lake = Lake.at(data_root)
     perps = {s for s in cfg.symbols if ":" in s}
     source = DataSource(lake, cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps)
-    source.check()
     bt = Backtest(cfg, source)
     bt.run()
     check_accounts(bt)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 
 from engine.errors import DataError
-from engine.replay import Tape, tape_from_table
+from engine.replay import Bars, Tape, tape_from_table
+from engine.replay_bars import bar_tape, lake_bars
 from engine.store.lake import Lake
 from engine.types import NS_PER_DAY, interval_ns, ns_to_iso
 
@@ -45,6 +46,7 @@ class Batch:
     tapes: list[Tape]
     funding: list[FundingArrays]
     quotes: list[QuoteArrays]
+    bars: dict[int, Bars] = field(default_factory=dict)  # lake bars of bar-only symbols, by index
 
 
 _EMPTY_I = np.empty(0, np.int64)
@@ -62,11 +64,18 @@ class DataSource:
         self.start = start
         self.end = end
         self.perps = perps or set()
+        self.bar_only: dict[str, str] = {}  # symbol -> interval, for symbols the lake has as bars only
 
-    def check(self) -> None:
-        """Raise a DataError naming the symbol when it has no trades in [start, end)."""
+    def check(self, intervals: dict[str, set[str]] | None = None) -> None:
+        """Raise a DataError naming the symbol when it has no data in [start, end).
+
+        A symbol without trades is replayed from the lake's bars when they exist in the one
+        interval its strategies ask for (`intervals`).
+        """
         for symbol in self.symbols:
             if not self.lake.dates("trades", self.venue, symbol, self.start, self.end):
+                if self._bars_instead(symbol, (intervals or {}).get(symbol, set())):
+                    continue
                 days = self.lake.dates("trades", self.venue, symbol)
                 held = sorted({s for k, v, s in self.lake.entries() if k == "trades" and v == self.venue})
                 if days:
@@ -80,11 +89,26 @@ class DataSource:
                     f"and {ns_to_iso(self.end)}{have}"
                 )
 
+    def _bars_instead(self, symbol: str, wanted: set[str]) -> bool:
+        if not self.lake.dates("bars", self.venue, symbol, self.start, self.end):
+            return False
+        held = set(self.lake.read("bars", self.venue, symbol, self.start, self.end, ["interval"])
+                   .column("interval").unique().to_pylist())
+        if len(wanted) != 1 or not wanted <= held:
+            raise DataError(
+                f"{symbol} on venue {self.venue!r} has no trades, only bars of {', '.join(sorted(held))}: "
+                f"its strategies must all use one of those bar intervals (they ask for "
+                f"{', '.join(sorted(wanted)) or 'ticks'})"
+            )
+        self.bar_only[symbol] = next(iter(wanted))
+        return True
+
     def windows(self, warm_start: int) -> list[tuple[int, int, bool]]:
         """(lo, hi, trading) windows: UTC days holding data, split at the start of trading."""
         days: set[str] = set()
         for symbol in self.symbols:
-            days.update(self.lake.dates("trades", self.venue, symbol, warm_start, self.end))
+            kind = "bars" if symbol in self.bar_only else "trades"
+            days.update(self.lake.dates(kind, self.venue, symbol, warm_start, self.end))
         out = []
         for day in sorted(days):
             lo = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1_000_000_000
@@ -102,14 +126,22 @@ class DataSource:
 
     def load(self, lo: int, hi: int, trading: bool, quotes: list[bool]) -> Batch:
         """Every symbol's trades (and funding, quotes where asked) with ts_event in [lo, hi)."""
-        tapes = [tape_from_table(s, self.lake.read("trades", self.venue, s, lo, hi, _TRADE_COLUMNS))
-                 for s in self.symbols]
+        tapes, bars = [], {}
+        for k, symbol in enumerate(self.symbols):
+            if symbol in self.bar_only:
+                interval = self.bar_only[symbol]
+                table = self.lake.read("bars", self.venue, symbol, lo, hi, interval=interval)
+                tapes.append(bar_tape(symbol, table, interval_ns(interval)))
+                bars[k] = lake_bars(symbol, interval, table, interval_ns(interval), self.end)
+            else:
+                tapes.append(tape_from_table(symbol, self.lake.read("trades", self.venue, symbol, lo, hi,
+                                                                    _TRADE_COLUMNS)))
         funding = [self._funding(s, lo, hi) if trading and s in self.perps else
                    FundingArrays(_EMPTY_I, _EMPTY_F, _EMPTY_F) for s in self.symbols]
         quote_arrays = [self._quotes(s, lo, hi) if want else QuoteArrays(_EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F,
                                                                           _EMPTY_F, _EMPTY_F)
                         for s, want in zip(self.symbols, quotes, strict=True)]
-        return Batch(tapes, funding, quote_arrays)
+        return Batch(tapes, funding, quote_arrays, bars)
 
     def _funding(self, symbol: str, lo: int, hi: int) -> FundingArrays:
         table = self.lake.read("funding", self.venue, symbol, lo, hi)

@@ -105,9 +105,9 @@ def _venue_of(lake: Any, symbol: str) -> str:
     from engine.types import parse_symbol
 
     parse_symbol(symbol)
-    venues = lake.venues("trades", symbol)
+    venues = lake.venues("trades", symbol) or lake.venues("bars", symbol)
     if len(venues) == 1:
         return str(venues[0])
     if not venues:
-        raise DataError(f"no trades for {symbol} in the lake at {lake.root} (see `okxbot data ls`)")
+        raise DataError(f"no trades or bars for {symbol} in the lake at {lake.root} (see `okxbot data ls`)")
     raise DataError(f"{symbol} has trades from several venues ({', '.join(venues)}): pass --venue")

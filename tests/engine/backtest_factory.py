@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from engine.backtest import Backtest
@@ -22,7 +23,7 @@ from engine.backtest_config import BacktestConfig, StrategySpec
 from engine.events import Bar, Trade
 from engine.replay_data import DataSource
 from engine.store.lake import Lake
-from engine.store.synthetic import VENUE, SynthConfig, write_synthetic
+from engine.store.synthetic import VENUE, SynthConfig, generate, write_synthetic
 from engine.strategy import Context, Param, Strategy, Warmup
 from engine.types import to_ns
 from engine.venues.sim import SimConfig
@@ -54,6 +55,19 @@ def shared_lake(factory: pytest.TempPathFactory, synth: SynthConfig = SYNTH) -> 
     return _LAKES[synth]
 
 
+def bare_lake(factory: pytest.TempPathFactory) -> Path:
+    """SYNTH's trades and funding only (no mark bars), a third of the trades without ts_recv."""
+    root = factory.mktemp("bare")
+    data = generate(SYNTH)
+    recv = data.trades.column("ts_recv").to_numpy()
+    missing = np.arange(len(recv)) % 3 == 0
+    table = data.trades.set_column(1, "ts_recv", pa.array(recv, pa.int64(), mask=missing))
+    lake = Lake.at(root)
+    lake.write("trades", VENUE, SYMBOL, table)
+    lake.write("funding", VENUE, SYMBOL, data.funding)
+    return root
+
+
 def spec(name: str, sid: str = "", **params: Any) -> StrategySpec:
     """A strategy spec: `params` over the ACTIVE ones when the name has them."""
     return StrategySpec(name, {**ACTIVE.get(name, {}), **params}, sid)
@@ -74,9 +88,7 @@ def trades(root: Path, start: int | None = None, end: int | None = None) -> pa.T
 
 def replay_key(table: pa.Table) -> np.ndarray:
     """The replay time of each trade: ts_recv, ts_event where it is missing."""
-    recv = table.column("ts_recv").to_numpy(zero_copy_only=False)
-    event = table.column("ts_event").to_numpy()
-    return np.where(np.isnan(recv.astype(np.float64)), event, recv).astype(np.int64)
+    return np.asarray(pc.coalesce(table.column("ts_recv"), table.column("ts_event")).to_numpy(), dtype=np.int64)
 
 
 def client_prefix(cfg: BacktestConfig) -> str:

@@ -27,6 +27,7 @@ from tests.engine.backtest_factory import (
     START,
     SYMBOL,
     TICK_PROBE,
+    bare_lake,
     config,
     replay,
     replay_key,
@@ -41,9 +42,14 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_lake(tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def bare_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bare_lake(tmp_path_factory)
+
+
 def _seen(cfg: BacktestConfig, root: Path) -> list[tuple[Any, ...]]:
     bt = replay(cfg, root)
-    return bt.strategies[cfg.strategies[0].strategy_id].seen  # type: ignore[attr-defined, no-any-return]
+    return bt.strategies[cfg.strategies[0].strategy_id].seen  # type: ignore[attr-defined]
 
 
 def _expected_ticks(root: Path, start: int, end: int) -> list[tuple[Any, ...]]:
@@ -66,6 +72,15 @@ def test_replay_ticks_in_receive_time_order_ties_in_lake_order(root: Path, probe
     keys = np.array([t[0] for t in expected])
     assert (keys[1:] == keys[:-1]).sum() > 100
     assert ticks == expected
+
+
+def test_replay_trades_without_ts_recv_ordered_by_ts_event(bare_root: Path) -> None:
+    ticks = [e[1:6] for e in _seen(config(spec(TICK_PROBE, "probe")), bare_root) if e[0] == "tick"]
+    table = trades(bare_root, START, END)
+    assert 0 < table.column("ts_recv").null_count < table.num_rows
+    # ts_event is earlier than the neighbours' ts_recv: such trades move ahead of lake order
+    assert np.any(np.diff(replay_key(table)) < 0)
+    assert ticks == _expected_ticks(bare_root, START, END)
 
 
 def _expected_bars(root: Path, start: int, end: int) -> dict[int, tuple[float, ...]]:
@@ -195,6 +210,19 @@ def test_funding_long_pays_short_receives_at_mark(root: Path) -> None:
     assert stats["portfolio"]["funding"] == pytest.approx(rows["long"]["cash_flow"] + rows["short"]["cash_flow"])
 
 
+def test_funding_without_mark_bars_marked_at_last_trade(bare_root: Path) -> None:
+    result = run_backtest(config(spec(HOLD, "long", size=1.0)), bare_root)
+    rate = Lake.at(bare_root).read("funding", VENUE, SYMBOL, START, END).column("rate")[0].as_py()
+    before = trades(bare_root, None, FUNDING_AT + NS_PER_MIN)
+    key = replay_key(before)
+    # At equal times funding comes before trades: the last trade received before the instant.
+    last = float(before.column("price")[int(np.flatnonzero(key == key[key < FUNDING_AT].max())[-1])].as_py())
+    rows = [r for r in result.ledger.to_pylist() if r["kind"] == "funding"]
+    assert [(r["ts"], r["strategy_id"]) for r in rows] == [(FUNDING_AT, "long")]
+    assert rows[0]["price"] == last
+    assert rows[0]["cash_flow"] == pytest.approx(-1.0 * last * rate, rel=1e-12)
+
+
 # --- results: invariant and netting ---------------------------------------------------------
 
 
@@ -218,7 +246,8 @@ def _position_path(ledger: list[dict[str, Any]], sid: str) -> list[float]:
     for r in ledger:
         if r["strategy_id"] == sid:
             by_ts[r["ts"]] += r["qty"]
-    path, pos = [], 0.0
+    path: list[float] = []
+    pos = 0.0
     for ts in sorted(by_ts):
         pos += by_ts[ts]
         if not path or abs(pos - path[-1]) > 1e-9:
@@ -265,12 +294,13 @@ def test_backtest_latency_shifts_fills_later(root: Path) -> None:
     assert late.config["latency_ns"] == latency
     # A market order fills on the first trade received at least the latency after its decision.
     keys = np.sort(replay_key(trades(root, START, END)))
-    firsts = {}
+    firsts: dict[str, int] = {}
     for f in late.fills.to_pylist():
         firsts.setdefault(f["client_id"], f["ts"])
     for order in late.orders.to_pylist():
         if order["client_id"] in firsts:
             assert firsts[order["client_id"]] == keys[np.searchsorted(keys, order["ts_created"] + latency)]
+    assert len(firsts) > 10
 
 
 def test_backtest_walk_fills_trade_by_trade_touch_fills_whole(root: Path) -> None:

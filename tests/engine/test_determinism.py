@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from engine.store.synthetic import SynthConfig, generate
