@@ -15,6 +15,7 @@ from engine.records import MARKS
 from engine.replay_data import DataSource
 from engine.results import BacktestResult, build_result, new_run_id
 from engine.store.lake import Lake
+from engine.types import NS_PER_DAY, NS_PER_MIN, parse_symbol
 
 
 def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
@@ -29,6 +30,7 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
 
     config = cfg.to_json()
     config["events"] = bt.events
+    conversion = usdt_conversion(lake, cfg, config)
     created = time.time_ns()
     return build_result(
         new_run_id(config, created),
@@ -40,7 +42,30 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         bt.engine.recorder.ledger_table(),
         marks_table(bt.marks),
         created,
+        conversion,
     )
+
+
+def usdt_conversion(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> pa.Table | None:
+    """Minute marks of QUOTE/USDT when the symbols' quote currency is not USDT (None if the lake lacks it).
+
+    Sets config["quote"] and, when a series is found, config["usdt_conversion"] ('ETH/USDT (binance)').
+    """
+    quotes = {parse_symbol(s)[1] for s in cfg.symbols}
+    quote = quotes.pop() if len(quotes) == 1 else "mixed"
+    config["quote"] = quote
+    if quote in ("USDT", "mixed"):
+        return None
+    symbol = f"{quote}/USDT"
+    for venue in [cfg.venue, *(v for v in lake.venues("trades", symbol) if v != cfg.venue)]:
+        table = lake.read("trades", venue, symbol, cfg.start - NS_PER_DAY, cfg.end, ["ts_event", "price"])
+        if table.num_rows:
+            config["usdt_conversion"] = f"{symbol} ({venue})"
+            ts = table.column("ts_event").to_numpy()
+            minute = ts // NS_PER_MIN
+            last = np.flatnonzero(np.r_[minute[1:] != minute[:-1], True])
+            return pa.table({"ts": (minute[last] + 1) * NS_PER_MIN, "price": table.column("price").to_numpy()[last]})
+    return None
 
 
 def check_accounts(bt: Backtest) -> None:

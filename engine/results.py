@@ -181,8 +181,13 @@ def build_result(
     ledger: pa.Table,
     marks: pa.Table,
     created_ns: int | None = None,
+    conversion: pa.Table | None = None,
 ) -> BacktestResult:
-    """Derive equity and stats from a run's records and bundle them (created now by default)."""
+    """Derive equity and stats from a run's records and bundle them (created now by default).
+
+    `conversion` (ts, price: minute marks of QUOTE/USDT) converts PnL to USDT when the quote
+    currency (config["quote"]) is not USDT.
+    """
     capital = strategy_capital(config)
     fills = conform(fills, FILLS, "fills")
     ledger = conform(ledger, LEDGER, "ledger")
@@ -199,8 +204,31 @@ def build_result(
         ledger=ledger,
         marks=marks,
         equity=equity,
-        stats=compute_stats(equity, ledger, fills, capital),
+        stats=with_usdt_pnl(compute_stats(equity, ledger, fills, capital), equity, config, conversion),
     )
+
+
+def with_usdt_pnl(
+    stats: pa.Table, equity: pa.Table, config: Mapping[str, Any], conversion: pa.Table | None
+) -> pa.Table:
+    """Fill stats' pnl_usdt: pnl itself for USDT quotes, else each minute's PnL at that minute's rate."""
+    column = stats.schema.get_field_index("pnl_usdt")
+    if config.get("quote", "USDT") == "USDT":
+        return stats.set_column(column, "pnl_usdt", stats.column("pnl").cast(pa.float64()))
+    if conversion is None or conversion.num_rows == 0:
+        return stats
+    conv_ts = np.asarray(conversion.column("ts").to_numpy(), dtype=np.int64)
+    conv_px = np.asarray(conversion.column("price").to_numpy(), dtype=np.float64)
+    series = np.asarray(equity.column("series").to_numpy(zero_copy_only=False), dtype=object)
+    values = []
+    for name, capital in zip(stats.column("series").to_pylist(), stats.column("capital").to_pylist(), strict=True):
+        mask = series == name
+        ts = np.asarray(equity.column("ts").to_numpy(), dtype=np.int64)[mask]
+        eq = np.asarray(equity.column("equity").to_numpy(), dtype=np.float64)[mask]
+        idx = np.maximum(np.searchsorted(conv_ts, ts, side="right") - 1, 0)
+        steps = np.diff(np.concatenate([[capital], eq]))
+        values.append(float(np.sum(steps * conv_px[idx])) if ts.size else math.nan)
+    return stats.set_column(column, "pnl_usdt", pa.array(values, pa.float64()))
 
 
 def new_run_id(config: Mapping[str, Any], created_ns: int) -> str:
@@ -244,9 +272,13 @@ def format_cell(value: Any, kind: str) -> str:
 def summary_rows(result: BacktestResult) -> tuple[list[str], list[list[str]]]:
     """(headers, rows of text cells) of the stats in series order; shared with the HTML report."""
     by_series = {row["series"]: row for row in result.stats.to_pylist()}
-    headers = ["series", *(h for h, _, _ in SUMMARY_COLUMNS)]
+    columns = SUMMARY_COLUMNS
+    quote = result.config.get("quote", "USDT")
+    if quote != "USDT" and any(row.get("pnl_usdt") is not None for row in by_series.values()):
+        columns = (("pnl", "pnl", "money"), ("pnl USDT", "pnl_usdt", "money"), *SUMMARY_COLUMNS[1:])
+    headers = ["series", *(h for h, _, _ in columns)]
     rows = [
-        [name, *(format_cell(by_series[name][field], kind) for _, field, kind in SUMMARY_COLUMNS)]
+        [name, *(format_cell(by_series[name].get(field), kind) for _, field, kind in columns)]
         for name in result.series
         if name in by_series
     ]
@@ -271,6 +303,10 @@ def header_line(config: Mapping[str, Any]) -> str:
         f"fill model {describe(config.get('fill_model'))}",
         f"latency {latency_text}",
     ]
+    quote = config.get("quote", "USDT")
+    if quote != "USDT":
+        conv = config.get("usdt_conversion")
+        parts.append(f"pnl in {quote}" + (f", USDT via {conv}" if conv else ", no USDT conversion series"))
     if config.get("venue") == "synthetic":
         parts.insert(0, "SYNTHETIC DATA")
     return " | ".join(parts)

@@ -62,6 +62,9 @@ STATS = pa.schema(
         ("win_rate", pa.float64()),  # fraction; NaN without closed trips
         ("avg_round_trip_pnl", pa.float64()),
         ("minutes", pa.int64()),
+        # pnl in USDT when the quote currency is not USDT and the lake has a conversion series
+        # (each minute's PnL converted at that minute's rate); equal to pnl for USDT quotes.
+        ("pnl_usdt", pa.float64()),
     ]
 )
 
