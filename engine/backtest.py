@@ -13,7 +13,7 @@ import gc
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,13 +25,14 @@ from engine.engine import EngineConfig, TradingEngine
 from engine.errors import ConfigError
 from engine.events import Bar, Funding, Quote, Trade
 from engine.replay import BAR, FUNDING, QUOTE, TRADE, BarBuilder, Bars, Tape, candidate, merge_ranks
-from engine.replay_data import DataSource
+from engine.replay_data import Batch, DataSource, max_key, pull_forward
 from engine.strategy import Strategy, build_strategy
 from engine.types import interval_ns, make_instrument
 from engine.venues.sim import SimVenue
 
 INF = 1 << 62
 CHUNK = 500_000  # ticks converted to Python objects at a time (bounds memory on big days)
+RECV_SKEW = 1_000_000_000  # receive clocks may run this far behind exchange time (ts_recv < ts_event)
 
 
 @dataclass
@@ -186,6 +187,8 @@ class Backtest:
             trade = Trade(tape.symbol, int(tape.ts_event[j]), int(tape.key[j]), float(tape.price[j]),
                           float(tape.size[j]), int(tape.side[j]), tape.trade_id_at(j))
             self.venue.on_trade(trade, self.nf)
+            if self.engine.unplanned:
+                self.engine.end_event()
             self._recompute(s, start=j + 1)
 
     # -- the run ------------------------------------------------------------------------------
@@ -197,12 +200,12 @@ class Backtest:
         self.engine.trading = False
         self.engine.start()
         bar = _progress(len(windows)) if self.cfg.progress and len(windows) > 1 else None
-        for lo, hi, trading in windows:
+        for lo, hi, trading, batch in self._batches(windows):
             if trading and not self.engine.trading:
                 # Targets set in warm-up are acted on at the start, not at the last warm-up event.
                 self.clock.ts = max(self.clock.ts, self.cfg.start)
                 self.engine.begin_trading()
-            self._window(lo, hi, trading)
+            self._window(lo, hi, trading, batch)
             if bar is not None:
                 bar.set_postfix_str(f"{self.events:,} events", refresh=False)
                 bar.update(1)
@@ -212,6 +215,7 @@ class Backtest:
             self.engine.begin_trading()
         self._dispatch_bars([b.flush(self.cfg.end) for b in self.builders])  # bar-only series: never fed
         self.engine.stop()
+        self.engine.end_event()
         self._fill_until(INF - 1)
         self.elapsed = time.perf_counter() - t0
 
@@ -229,8 +233,22 @@ class Backtest:
                 start = min(start, (self.cfg.start // ns) * ns - need.bars * ns)
         return start
 
-    def _window(self, lo: int, hi: int, trading: bool) -> None:
-        batch = self.source.load(lo, hi, trading, quotes=[bool(q) for q in self.subs.quotes])
+    def _batches(self, windows: list[tuple[int, int, bool]]) -> Iterator[tuple[int, int, bool, Batch]]:
+        """Each window's data, with the next window's events received before this one's end pulled in."""
+        quotes = [bool(q) for q in self.subs.quotes]
+        pending: Batch | None = None
+        for k, (lo, hi, trading) in enumerate(windows):
+            batch = pending if pending is not None else self.source.load(lo, hi, trading, quotes)
+            pending = None
+            if k + 1 < len(windows):
+                late = max_key(batch)
+                nlo, nhi, ntrading = windows[k + 1]
+                if late >= nlo - RECV_SKEW:
+                    pending = self.source.load(nlo, nhi, ntrading, quotes)
+                    pull_forward(batch, pending, late)
+            yield lo, hi, trading, batch
+
+    def _window(self, lo: int, hi: int, trading: bool, batch: Batch) -> None:
         self.tapes = list(batch.tapes)
         bars = [batch.bars[s] if s in batch.bars else b.feed(batch.tapes[s], hi)
                 for b, (s, _iv) in zip(self.builders, self.subs.bar_keys, strict=True)]
@@ -302,12 +320,15 @@ class Backtest:
 
         self._nf_listener = moved
         clock, make, fill_until = self.clock, Trade, self._fill_until
+        unplanned, end_event = self.engine.unplanned, self.engine.end_event
         for i, k, te, p, q, sd in zip(seqs, *cols, strict=True):
             if i >= nf:
                 fill_until(i)
             clock.ts = k
             clock.seq = i
             cb(make(sym, te, k, p, q, sd))
+            if unplanned:
+                end_event()
         self._nf_listener = None
 
     def _dense_many(self, sym: str, seqs: range, cols: tuple[list[Any], ...],
@@ -320,6 +341,7 @@ class Backtest:
 
         self._nf_listener = moved
         clock, make, fill_until = self.clock, Trade, self._fill_until
+        unplanned, end_event = self.engine.unplanned, self.engine.end_event
         for i, k, te, p, q, sd in zip(seqs, *cols, strict=True):
             if i >= nf:
                 fill_until(i)
@@ -328,6 +350,8 @@ class Backtest:
             t = make(sym, te, k, p, q, sd)
             for cb in cbs:
                 cb(t)
+            if unplanned:  # after every strategy's reaction: their targets net into one order
+                end_event()
         self._nf_listener = None
 
     def _general(self, streams: list[tuple[int, int, np.ndarray]], ranks: list[np.ndarray],
@@ -364,6 +388,8 @@ class Backtest:
                               float(q.bid_size[row]), float(q.ask_size[row]))
                 for qcb in self.subs.quotes[s]:
                     qcb(quote)
+            if self.engine.unplanned:
+                self.engine.end_event()
 
     def _bar(self, bars: Bars, row: int, series: int) -> None:
         bar = Bar(bars.symbol, bars.interval, int(bars.open_ts[row]), float(bars.open[row]),
@@ -390,6 +416,7 @@ class Backtest:
             self.base += 1
             self.clock.ts, self.clock.seq = release, self.base
             self._bar(final[k], r, k)
+            self.engine.end_event()
 
 
 def _progress(total: int) -> Any:

@@ -76,6 +76,9 @@ class TradingEngine:
         self.trading = True
         self.strategies: dict[str, Strategy] = {}
         self.contexts: dict[str, StrategyContext] = {}
+        # Symbols whose targets changed during the current event; `end_event` plans them. The
+        # driver tests it (a dict, falsy when empty) after every event before calling end_event.
+        self.unplanned: dict[str, None] = {}
         self.bus.subscribe(Signal, self._on_signal)
         self.bus.subscribe(SubmitOrder, self._on_submit)
         self.bus.subscribe(CancelOrder, self._on_cancel)
@@ -110,7 +113,20 @@ class TradingEngine:
     def begin_trading(self) -> None:
         """End of warm-up: execute the targets the strategies set while warming up."""
         self.trading = True
+        self.unplanned.clear()
         for symbol in sorted({s for (_sid, s) in self._targets()}):
+            self._reconcile(symbol)
+
+    def end_event(self) -> None:
+        """Plan the orders for the targets set during the event just dispatched, one symbol at a time.
+
+        Planning once per event nets the targets the strategies set at the same instant (A +1,
+        B -0.5 send one buy of 0.5, not a buy of 1 and its correction). The driver (replay, live
+        runner) calls it after each event's callbacks.
+        """
+        while self.unplanned:
+            symbol = next(iter(self.unplanned))
+            del self.unplanned[symbol]
             self._reconcile(symbol)
 
     # -- strategy-facing --------------------------------------------------------------------
@@ -159,7 +175,7 @@ class TradingEngine:
     def _on_signal(self, sig: Signal) -> None:
         self.portfolio.set_target(sig.strategy_id, sig.symbol, sig.target)
         if self.trading:
-            self._reconcile(sig.symbol)
+            self.unplanned[sig.symbol] = None
 
     def _reconcile(self, symbol: str) -> None:
         working = self.oms.open_orders(symbol=symbol, strategy_id="")

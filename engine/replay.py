@@ -119,10 +119,13 @@ _Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def _group(tape: Tape, ns: int) -> _Rows:
-    """OHLCV per bucket of ts_event // ns, open/close by replay order, plus the last replay time."""
-    bucket = tape.ts_event // ns
-    order = np.argsort(bucket, kind="stable")
-    b = bucket[order]
+    """OHLCV per bucket of ts_event // ns, plus the last replay time.
+
+    Open and close are the first and last trade by exchange time (ties in replay order), as in
+    the store's bars (engine/store/bars.py): receive times out of exchange order must not change them.
+    """
+    order = np.argsort(tape.ts_event, kind="stable")
+    b = tape.ts_event[order] // ns
     if len(b) == 0:
         e = np.empty(0)
         return np.empty(0, np.int64), e, e, e, e, e, np.empty(0, np.int64)

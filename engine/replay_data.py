@@ -190,3 +190,65 @@ class DataSource:
 def empty_table(schema: pa.Schema) -> pa.Table:
     """An empty table of `schema`."""
     return schema.empty_table()
+
+
+def pull_forward(batch: Batch, nxt: Batch, before: int) -> None:
+    """Move the next window's events received before `before` into `batch` (both in place).
+
+    Windows are UTC days of ts_event, but replay runs in receive order: a trade stamped 23:59:59.999
+    and received at 00:00:00.010 belongs after a next-day trade received at 00:00:00.002, and after
+    the 00:00 funding. Pulling the next day's early-received events forward keeps one global order.
+    """
+    for k, (tape, later) in enumerate(zip(batch.tapes, nxt.tapes, strict=True)):
+        cut = int(np.searchsorted(later.key, before, "left"))
+        if cut and k not in batch.bars and k not in nxt.bars:
+            batch.tapes[k] = concat_tapes(tape, later, cut)
+            nxt.tapes[k] = slice_tape(later, cut)
+    for k, (f, g) in enumerate(zip(batch.funding, nxt.funding, strict=True)):
+        cut = int(np.searchsorted(g.ts, before, "left"))
+        if cut:
+            batch.funding[k] = FundingArrays(*(np.concatenate([a, b[:cut]]) for a, b in zip(
+                (f.ts, f.rate, f.mark), (g.ts, g.rate, g.mark), strict=True)))
+            nxt.funding[k] = FundingArrays(g.ts[cut:], g.rate[cut:], g.mark[cut:])
+    for k, (q, r) in enumerate(zip(batch.quotes, nxt.quotes, strict=True)):
+        cut = int(np.searchsorted(r.key, before, "left"))
+        if cut:
+            fields = ("key", "ts_event", "bid", "ask", "bid_size", "ask_size")
+            merged = [np.concatenate([getattr(q, f), getattr(r, f)[:cut]]) for f in fields]
+            order = np.argsort(merged[0], kind="stable")
+            batch.quotes[k] = QuoteArrays(*(a[order] for a in merged))
+            nxt.quotes[k] = QuoteArrays(*(getattr(r, f)[cut:] for f in fields))
+
+
+def max_key(batch: Batch) -> int:
+    """The latest replay time in a batch (-1 when empty)."""
+    keys = [int(t.key[-1]) for t in batch.tapes if len(t)]
+    keys += [int(f.ts[-1]) for f in batch.funding if len(f.ts)]
+    keys += [int(q.key[-1]) for q in batch.quotes if len(q.key)]
+    return max(keys, default=-1)
+
+
+def concat_tapes(tape: Tape, later: Tape, cut: int) -> Tape:
+    """`tape` plus the first `cut` rows of `later`, stably sorted into replay order."""
+    key = np.concatenate([tape.key, later.key[:cut]])
+    order = np.argsort(key, kind="stable")
+    ids = None
+    if tape.trade_id is not None or later.trade_id is not None:
+        ids = pa.concat_arrays([_ids(tape), _ids(later).slice(0, cut)]).take(pa.array(order))
+    return Tape(tape.symbol, key[order], np.concatenate([tape.ts_event, later.ts_event[:cut]])[order],
+                np.concatenate([tape.price, later.price[:cut]])[order],
+                np.concatenate([tape.size, later.size[:cut]])[order],
+                np.concatenate([tape.side, later.side[:cut]])[order], ids)
+
+
+def slice_tape(tape: Tape, cut: int) -> Tape:
+    """`tape` without its first `cut` rows."""
+    ids = None if tape.trade_id is None else _ids(tape).slice(cut)
+    return Tape(tape.symbol, tape.key[cut:], tape.ts_event[cut:], tape.price[cut:], tape.size[cut:],
+                tape.side[cut:], ids)
+
+
+def _ids(tape: Tape) -> pa.Array:
+    if tape.trade_id is None:
+        return pa.nulls(len(tape), pa.string())
+    return tape.trade_id if tape.trade_id.type == pa.string() else tape.trade_id.cast(pa.string())

@@ -57,16 +57,25 @@ class Rig:
     def __getitem__(self, strategy_id: str) -> Manual:
         return self.strategies[strategy_id]
 
-    def event(self, price: float, *, dt: int = NS_PER_MS, size: float = 10.0, symbol: str = SWAP,
-              then: Callable[[], None] | None = None) -> None:
+    def act(self, *reactions: Callable[[], object]) -> None:
+        """The strategies' reactions to the current event, then the end of the event (as the replay does)."""
+        for react in reactions:
+            react()
+        self.engine.end_event()
+
+    def event(self, price: float, *reactions: Callable[[], object], dt: int = NS_PER_MS, size: float = 10.0,
+              symbol: str = SWAP) -> None:
         """The next trade of the tape: the venue matches it, then the strategies react to it."""
         self.clock.ts += dt
         self.clock.seq += 1
         self.prices.last[symbol] = price
         self.venue.on_trade(Trade(symbol, self.clock.ts, self.clock.ts, price, size, 1, f"t{self.clock.seq}"),
                             self.clock.seq)
-        if then is not None:
-            then()
+        self.act(*reactions)
+
+    def target(self, strategy_id: str, target: float) -> Callable[[], None]:
+        """A reaction: the strategy sets its target."""
+        return lambda: self[strategy_id].ctx.set_target(target)
 
     def ledger(self, strategy_id: str, symbol: str = SWAP) -> SubLedger:
         return self.engine.portfolio.ledger(strategy_id, symbol)
@@ -107,8 +116,7 @@ def received(rig: Rig) -> list[tuple[str, Side, float, OrderType]]:
 # -- netting ------------------------------------------------------------------------------------------
 def test_netting_opposite_targets_same_instant_send_one_net_order() -> None:
     rig = make_rig("A", "B")
-    rig["A"].ctx.set_target(1.0)
-    rig["B"].ctx.set_target(-0.5)
+    rig.act(rig.target("A", 1.0), rig.target("B", -0.5))
     rig.event(2001.0)
     assert received(rig) == [("", Side.BUY, 0.5, OrderType.MARKET)]
     a, b = rig.ledger("A"), rig.ledger("B")
@@ -127,10 +135,9 @@ def test_netting_opposite_targets_same_instant_send_one_net_order() -> None:
 
 def test_netting_each_strategy_pnl_reported_in_ledger_rows() -> None:
     rig = make_rig("A", "B")
-    rig["A"].ctx.set_target(1.0)
-    rig["B"].ctx.set_target(-0.5)
+    rig.act(rig.target("A", 1.0), rig.target("B", -0.5))
     rig.event(2001.0)
-    rig.event(1990.0, then=lambda: rig["B"].ctx.set_target(0.0))  # B buys its 0.5 back
+    rig.event(1990.0, rig.target("B", 0.0))  # B buys its 0.5 back
     rig.event(1995.0)
     mark = 1995.0
     rows = rig.engine.recorder.ledger_table().to_pylist()
@@ -146,8 +153,7 @@ def test_netting_each_strategy_pnl_reported_in_ledger_rows() -> None:
 
 def test_netting_offsetting_targets_send_no_order_and_cross_internally() -> None:
     rig = make_rig("A", "B")
-    rig["A"].ctx.set_target(1.0)
-    rig["B"].ctx.set_target(-1.0)
+    rig.act(rig.target("A", 1.0), rig.target("B", -1.0))
     rig.event(2001.0)
     assert rig.venue.received == []
     a, b = rig.ledger("A"), rig.ledger("B")
@@ -161,8 +167,8 @@ def test_netting_offsetting_targets_send_no_order_and_cross_internally() -> None
 def test_netting_target_moved_back_while_order_works_cancels_and_orders_new_difference() -> None:
     latency = 10 * NS_PER_MS
     rig = make_rig("A", sim=SimConfig(latency_ns=latency))
-    rig["A"].ctx.set_target(1.0)
-    rig.event(2001.0, dt=latency // 4, then=lambda: rig["A"].ctx.set_target(0.4))  # before the buy arrives
+    rig.act(rig.target("A", 1.0))
+    rig.event(2001.0, rig.target("A", 0.4), dt=latency // 4)  # before the buy arrives
     assert received(rig) == [("", Side.BUY, 1.0, OrderType.MARKET)]
     rig.event(2002.0, dt=2 * latency)  # the cancel lands first; the engine orders what is left
     assert received(rig) == [("", Side.BUY, 1.0, OrderType.MARKET), ("", Side.BUY, 0.4, OrderType.MARKET)]
@@ -176,8 +182,8 @@ def test_netting_target_moved_back_while_order_works_cancels_and_orders_new_diff
 def test_netting_fill_before_cancel_lands_is_kept_and_difference_ordered() -> None:
     latency = 10 * NS_PER_MS
     rig = make_rig("A", sim=SimConfig(latency_ns=latency))
-    rig["A"].ctx.set_target(1.0)
-    rig.event(2001.0, dt=latency // 4, then=lambda: rig["A"].ctx.set_target(0.4))
+    rig.act(rig.target("A", 1.0))
+    rig.event(2001.0, rig.target("A", 0.4), dt=latency // 4)
     rig.event(2002.0, dt=latency * 3 // 4)  # the buy has arrived, the cancel has not: it fills
     assert rig.orders() == [(Side.BUY, 1.0, S.FILLED), (Side.SELL, pytest.approx(0.6), S.NEW)]
     rig.event(2000.0, dt=latency)
@@ -191,7 +197,7 @@ def test_own_limit_orders_not_netted_and_fills_belong_to_owner() -> None:
     grid = rig["G"]
     buy = grid.ctx.submit_limit(Side.BUY, 0.5, 1990.0)
     sell = grid.ctx.submit_limit(Side.SELL, 0.5, 2010.0)
-    rig["A"].ctx.set_target(1.0)
+    rig.act(rig.target("A", 1.0))
     assert received(rig) == [("G", Side.BUY, 0.5, OrderType.LIMIT), ("G", Side.SELL, 0.5, OrderType.LIMIT),
                              ("", Side.BUY, 1.0, OrderType.MARKET)]
     rig.event(1985.0)
@@ -233,7 +239,7 @@ def test_risk_rejected_own_order_reaches_strategy_and_oms_with_reason() -> None:
 
 def test_risk_limit_rejects_netted_order_beyond_max_position() -> None:
     rig = make_rig("A", limits=RiskLimits(max_position=0.5))
-    rig["A"].ctx.set_target(1.0)
+    rig.act(rig.target("A", 1.0))
     rig.event(2001.0)  # the order shrunk to 0.5 fills; the rest of the gap is refused
     assert rig.orders() == [(Side.BUY, 0.5, S.FILLED), (Side.BUY, 0.5, S.REJECTED)]
     rejected = rig.engine.oms.orders()[-1]
@@ -245,7 +251,7 @@ def test_risk_limit_rejects_netted_order_beyond_max_position() -> None:
 def test_risk_kill_switch_rejects_netted_and_own_orders() -> None:
     rig = make_rig("A", "G")
     rig.engine.risk.kill()
-    rig["A"].ctx.set_target(1.0)
+    rig.act(rig.target("A", 1.0))
     cid = rig["G"].ctx.submit_limit(Side.BUY, 0.5, 1990.0)
     rig.event(1985.0)
     assert rig.venue.received == []
@@ -256,14 +262,14 @@ def test_risk_kill_switch_rejects_netted_and_own_orders() -> None:
 
 def test_risk_pause_entries_lets_only_reducing_orders_through() -> None:
     rig = make_rig("A")
-    rig["A"].ctx.set_target(1.0)
+    rig.act(rig.target("A", 1.0))
     rig.event(2001.0)
     rig.engine.risk.pause()
-    rig.event(2002.0, then=lambda: rig["A"].ctx.set_target(2.0))
+    rig.event(2002.0, rig.target("A", 2.0))
     rig.event(2003.0)
     assert rig.orders()[-1] == (Side.BUY, 1.0, S.REJECTED) and "paused" in rig.engine.oms.orders()[-1].reason
     assert rig.ledger("A").position == 1.0
-    rig.event(2004.0, then=lambda: rig["A"].ctx.set_target(0.0))
+    rig.event(2004.0, rig.target("A", 0.0))
     rig.event(2005.0)
     assert rig.orders()[-1] == (Side.SELL, 1.0, S.FILLED)
     assert rig.ledger("A").position == 0.0
@@ -274,8 +280,7 @@ def test_risk_pause_entries_lets_only_reducing_orders_through() -> None:
 def test_warmup_targets_remembered_and_net_difference_sent_at_begin_trading() -> None:
     rig = make_rig("A", "B", "G")
     rig.engine.trading = False
-    rig["A"].ctx.set_target(1.0)
-    rig["B"].ctx.set_target(-0.5)
+    rig.act(rig.target("A", 1.0), rig.target("B", -0.5))
     assert rig["G"].ctx.submit_limit(Side.BUY, 1.0, 1990.0) == ""  # no own orders in warm-up either
     rig.event(1980.0)
     assert rig.venue.received == [] and rig.engine.oms.orders() == []

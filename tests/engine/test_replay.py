@@ -167,6 +167,24 @@ def test_bar_builder_flush_releases_last_bar_only_when_complete() -> None:
 
 
 # -- bars agree with the store's -----------------------------------------------------------------------
+def test_bar_builder_receive_order_differs_from_exchange_order_bars_equal_store(data_root: Path) -> None:
+    # Exchange times 1, 2, 3, 61 s; the first trade's message arrives last (at 5 s), and the
+    # minute-1 trade before the minute-0 trade at 3 s.
+    ts = seconds(1, 2, 3, 61)
+    recv = seconds(5, 2.1, 60.5, 60.2)
+    table = trades(ts, ids=["1", "2", "3", "4"], price=[10.0, 11.0, 12.0, 13.0], size=[1.0, 2.0, 3.0, 4.0], recv=recv)
+    lake = Lake.at(data_root)
+    lake.write("trades", "v", SYM, table)
+    tape = tape_from_table(SYM, lake.read("trades", "v", SYM))
+    assert tape.price.tolist() == [11.0, 10.0, 13.0, 12.0]  # replay order
+    bars = BarBuilder(SYM, "1m", NS_PER_MIN).feed(tape, DAY0 + 10 * NS_PER_MIN)
+    # minute 0 by exchange time: 10 (1 s), 11 (2 s), 12 (3 s); minute 1: 13
+    assert bar_rows(bars) == [(DAY0, 10.0, 12.0, 10.0, 12.0, 6.0), (DAY0 + NS_PER_MIN, 13.0, 13.0, 13.0, 13.0, 4.0)]
+    assert bar_rows(bars) == dict_rows(lake_bars(lake, "v", SYM, "1m"))
+    # released after the last message of the bar (60.5 s), however late it came
+    assert bars.release.tolist() == [recv[2] + 1, DAY0 + 2 * NS_PER_MIN]
+
+
 def builder_bars(source: DataSource, interval: str) -> dict[str, np.ndarray]:
     """Bars as the backtest makes them: one BarBuilder fed window by window, then flushed."""
     builder = BarBuilder(source.symbols[0], interval, interval_ns(interval))
@@ -219,7 +237,7 @@ def test_bar_builder_bars_equal_store_bars_on_synthetic_lake(
 
 
 def test_bar_builder_release_orders_synthetic_bars_between_trades(synthetic_lake: tuple[Lake, int, int]) -> None:
-    lake, start, end = synthetic_lake
+    lake, _start, end = synthetic_lake
     tape = tape_from_table(SYM, all_trades(lake, "synthetic", SYM))
     step = interval_ns("1m")
     bars = BarBuilder(SYM, "1m", step).feed(tape, end)
