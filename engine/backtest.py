@@ -14,7 +14,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from engine.events import Bar, Funding, Quote, Trade
 from engine.replay import BAR, FUNDING, QUOTE, TRADE, BarBuilder, Bars, Tape, candidate, merge_ranks
 from engine.replay_data import Batch, DataSource, max_key, pull_forward
 from engine.strategy import Strategy, build_strategy
-from engine.types import interval_ns, make_instrument
+from engine.types import Instrument, interval_ns, make_instrument
 from engine.venues.sim import SimVenue
 
 INF = 1 << 62
@@ -64,7 +64,7 @@ class Backtest:
         self.source = source
         self.symbols = list(cfg.symbols)
         self.sym_index = {s: i for i, s in enumerate(self.symbols)}
-        self.instruments = dict(cfg.instruments or {s: make_instrument(s, cfg.venue) for s in self.symbols})
+        self.instruments = dict(cfg.instruments or {s: self._default_instrument(s) for s in self.symbols})
         missing = [s for s in self.symbols if s not in self.instruments]
         if missing:
             raise ConfigError(f"no instrument for symbol {missing[0]!r}")
@@ -125,6 +125,12 @@ class Backtest:
         at_open = "bar_at_open" in self.cfg.faults
         self.builders = [BarBuilder(self.symbols[s], iv, interval_ns(iv), at_open) for s, iv in subs.bar_keys]
         return subs
+
+    def _default_instrument(self, symbol: str) -> Instrument:
+        """OKX-like defaults, with a tick no coarser than the prices in the data (XRP/ETH trades at 1e-8)."""
+        inst = make_instrument(symbol, self.cfg.venue)
+        step = self.source.price_step(symbol)
+        return replace(inst, tick_size=step) if step < inst.tick_size else inst
 
     def _check_data(self) -> None:
         """Data exist for every symbol; symbols held only as bars serve bar strategies only."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from engine import __version__
 
-COMMANDS = ("data", "backtest", "runs", "demo")
+COMMANDS = ("data", "backtest", "runs", "strategies", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("okxbot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `okxbot ... | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -119,6 +120,13 @@ class DataSource:
                     out.append((lo2, hi2, trading))
         return out
 
+    def price_step(self, symbol: str) -> float:
+        """The finest price step of the symbol's first day of trades (or bars): a tick to round to."""
+        kind = "trades" if self.lake.dates("trades", self.venue, symbol, self.start, self.end) else "bars"
+        column = "open" if kind == "bars" else "price"
+        table = next(self.lake.iter_days(kind, self.venue, symbol, self.start, self.end, [column]), None)
+        return price_step(table.column(column).to_numpy()[:20_000]) if table is not None else math.inf
+
     def tick_warmup_start(self, symbol: str, n: int) -> int:
         """ts_event of the n-th trade before start (start itself when there is none)."""
         table = self.lake.tail("trades", self.venue, symbol, before=self.start, n=n)
@@ -190,6 +198,15 @@ class DataSource:
 def empty_table(schema: pa.Schema) -> pa.Table:
     """An empty table of `schema`."""
     return schema.empty_table()
+
+
+def price_step(prices: np.ndarray) -> float:
+    """The largest power-of-ten step all `prices` are multiples of (down to 1e-10)."""
+    p = prices[np.isfinite(prices)]
+    for decimals in range(0, 11):
+        if np.all(np.abs(np.round(p, decimals) - p) <= 1e-9 * np.maximum(np.abs(p), 1e-12)):
+            return float(10.0**-decimals)
+    return 1e-10
 
 
 def pull_forward(batch: Batch, nxt: Batch, before: int) -> None:

@@ -200,13 +200,18 @@ def strategy_class(name: str, search: Path | None = None) -> type[Strategy]:
         if isinstance(obj, type) and issubclass(obj, Strategy):
             return obj
         raise UserError(f"{name!r} is not a Strategy subclass")
-    # research/ of the working directory, then of the checkout the engine is installed from.
-    for folder in (search,) if search else (Path.cwd() / "research", Path(__file__).resolve().parents[1] / "research"):
-        _load_research(folder)
+    load_research(search)
     if name in STRATEGIES:
         return STRATEGIES[name]
     known = ", ".join(sorted(STRATEGIES))
     raise UserError(f"unknown strategy {name!r} (known: {known})")
+
+
+def load_research(search: Path | None = None) -> None:
+    """Import the built-in strategies and research/ (of the working directory, then of this checkout)."""
+    importlib.import_module("engine.strategies")
+    for folder in (search,) if search else (Path.cwd() / "research", Path(__file__).resolve().parents[1] / "research"):
+        _load_research(folder)
 
 
 def _load_research(folder: Path) -> None:

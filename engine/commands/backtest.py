@@ -33,7 +33,7 @@ def add_parser(sub: Any) -> None:
         "portfolio, on the simulated venue; print each strategy, the portfolio and buy-and-hold.",
     )
     p.add_argument("--strategy", action=_StrategyAction, dest="strategies", required=True, metavar="NAME",
-                   help="a registered strategy (repeat for a portfolio); `okxbot backtest --list` shows them")
+                   help="a registered strategy (repeat for a portfolio); `okxbot strategies` lists them")
     p.add_argument("--param", action=_ParamAction, metavar="K=V", help="a parameter of the preceding --strategy")
     p.add_argument("--symbol", required=True, help="ccxt symbol, e.g. ETH/USDT:USDT")
     p.add_argument("--start", required=True, help="UTC start (ISO date or time)")

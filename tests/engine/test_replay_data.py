@@ -56,3 +56,27 @@ def test_replay_crosses_midnight_in_receive_order(data_root: Path) -> None:
         ("tick", MIDNIGHT + 10 * ms),  # trade 2, stamped on day 1 but received on day 2
         ("tick", MIDNIGHT + 21 * ms),
     ]
+
+
+def test_price_step_is_the_coarsest_power_of_ten_the_prices_fit() -> None:
+    import numpy as np
+
+    from engine.replay_data import price_step
+
+    assert price_step(np.array([0.00142709, 0.00142805])) == 1e-8
+    assert price_step(np.array([61685.99, 61686.0])) == 0.01
+    assert price_step(np.array([2000.0, 2010.0])) == 1.0
+
+
+def test_backtest_tick_follows_the_data_when_finer_than_the_default(data_root: Path) -> None:
+    from engine.backtest import Backtest
+    from engine.replay_data import DataSource
+
+    rows = [{"ts_event": MIDNIGHT + k, "ts_recv": None, "trade_id": str(k), "price": 0.00142709 + k * 1e-8,
+             "size": 100.0, "side": 1} for k in range(10)]
+    Lake.at(data_root).write("trades", "test", "XRP/ETH", pa.Table.from_pylist(rows))
+    cfg = BacktestConfig(strategies=(StrategySpec("ema_cross"),), symbols=("XRP/ETH",), start=MIDNIGHT,
+                         end=MIDNIGHT + 1_000, venue="test")
+    bt = Backtest(cfg, DataSource(Lake.at(data_root), "test", ["XRP/ETH"], cfg.start, cfg.end))
+    assert bt.instruments["XRP/ETH"].tick_size == 1e-8
+    assert bt.instruments["XRP/ETH"].round_price(0.001427094) == 0.00142709

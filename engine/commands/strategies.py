@@ -1,0 +1,37 @@
+"""`okxbot strategies`: the registered strategies with their declared parameters."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Register the command."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "strategies", help="list the strategies (built in and under research/) and their parameters")
+    p.add_argument("name", nargs="?", help="show only this strategy")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print each strategy's name, docstring and parameters (type, default, range, doc)."""
+    from engine.strategy import STRATEGIES, load_research, strategy_class
+
+    if args.name:
+        classes = [strategy_class(args.name)]
+    else:
+        load_research()
+        classes = [STRATEGIES[n] for n in sorted(STRATEGIES)]
+    for cls in classes:
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{cls.name}: {doc}")
+        for key, spec in cls.params.items():
+            if spec.choices is not None:
+                space = "one of " + ", ".join(map(str, spec.choices))
+            else:
+                lo = "-inf" if spec.low is None else f"{spec.low:g}"
+                hi = "inf" if spec.high is None else f"{spec.high:g}"
+                space = f"[{lo}, {hi}]"
+            print(f"    {key:<14} {spec.type.__name__:<6} default {spec.default!s:<8} {space:<22} {spec.doc}")
+    return 0
