@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -65,40 +66,15 @@ def engine_run(data_root: Path, name: str, params: dict[str, Any], repeats: int 
     return best(repeats, lambda: run_backtest(cfg, data_root))
 
 
-def bare_loop(columns: list[list[Any]], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
-    """The EMA cross and its fills as a plain loop over the ticks: (orders, PnL in quote currency).
+def bare_loop(prices: Iterable[float], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
+    """The EMA cross and its fills as a plain loop: (orders, PnL in quote currency).
 
-    `columns` are the tick set's ts_event, ts_recv, price, size and side as lists: the same
-    fields the engine hands its strategies, walked tick by tick with everything inline.
+    `prices` is walked once; `loop_run` hands it the price of every tick of the tick set as it
+    walks all five tick fields (what the engine hands its strategies), `python_loop_prices_only`
+    a bare list of prices.
     """
     fa, sa = 2.0 / (fast + 1), 2.0 / (slow + 1)
-    prices = columns[2]
-    f = s = prices[0]
-    seen, pos, target, pending, cash, fees, orders = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0
-    for _ts, _recv, p, _q, _side in zip(*columns, strict=True):
-        if pending:
-            cash -= pending * p
-            fees += abs(pending) * p * TAKER_FEE
-            pos += pending
-            pending = 0.0
-        seen += 1
-        if seen > 1:
-            f += fa * (p - f)
-            s += sa * (p - s)
-        if seen < slow:
-            continue
-        want = size if f > s else -size if f < s else target
-        if want != target:
-            pending = want - pos
-            target = want
-            orders += 1
-    return orders, cash + pos * prices[-1] - fees
-
-
-def bare_loop_prices(prices: list[float], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
-    """For reference only: the same loop over the price column alone (no other tick field walked)."""
-    fa, sa = 2.0 / (fast + 1), 2.0 / (slow + 1)
-    f = s = prices[0]
+    f = s = p = 0.0
     seen, pos, target, pending, cash, fees, orders = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0
     for p in prices:
         if pending:
@@ -107,7 +83,9 @@ def bare_loop_prices(prices: list[float], fast: int = 20, slow: int = 100, size:
             pos += pending
             pending = 0.0
         seen += 1
-        if seen > 1:
+        if seen == 1:
+            f = s = p
+        else:
             f += fa * (p - f)
             s += sa * (p - s)
         if seen < slow:
@@ -117,7 +95,7 @@ def bare_loop_prices(prices: list[float], fast: int = 20, slow: int = 100, size:
             pending = want - pos
             target = want
             orders += 1
-    return orders, cash + pos * prices[-1] - fees
+    return orders, cash + pos * p - fees
 
 
 TICK_COLUMNS = ["ts_event", "ts_recv", "price", "size", "side"]
@@ -131,7 +109,7 @@ def loop_run(data_root: Path, repeats: int = 3) -> tuple[float, tuple[int, float
     """
     table = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=TICK_COLUMNS)
     arrays = [table.column(c).to_numpy() for c in TICK_COLUMNS]
-    return best(repeats, lambda: bare_loop([a.tolist() for a in arrays]))
+    return best(repeats, lambda: bare_loop(map(itemgetter(2), zip(*(a.tolist() for a in arrays), strict=True))))
 
 
 def run(data_root: Path) -> list[tuple[str, float, str]]:
@@ -146,7 +124,7 @@ def run(data_root: Path) -> list[tuple[str, float, str]]:
     if orders != loop_orders or not math.isclose(pnl, loop_pnl, rel_tol=1e-9, abs_tol=1e-6):
         raise SystemExit("bench: the engine and the bare loop disagree (orders or PnL): the figures are void")
     prices = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["price"]).column("price").to_numpy()
-    t_prices, _ = best(3, lambda: bare_loop_prices(prices.tolist()))
+    t_prices, _ = best(3, lambda: bare_loop(prices.tolist()))
     t_bar, _ = engine_run(data_root, "ema_cross_bars", {"fast": 20, "slow": 100, "size": 1.0, "bar_interval": "1m"})
     return [
         ("backtest_tick_strategy", n / t_engine, "ticks/s"),

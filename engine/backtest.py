@@ -308,14 +308,11 @@ class Backtest:
             # young-generation collection would walk them. Freezing moves them out of its way.
             gc.freeze()
             try:
-                if len(cbs) == 1:
-                    self._dense_one(tape.symbol, range(self.base + a, self.base + b), cols, cbs[0])
-                else:
-                    self._dense_many(tape.symbol, range(self.base + a, self.base + b), cols, cbs)
+                self._dense_loop(tape.symbol, range(self.base + a, self.base + b), cols, _fan_out(cbs))
             finally:
                 gc.unfreeze()
 
-    def _dense_one(self, sym: str, seqs: range, cols: tuple[list[Any], ...], cb: Callable[[Trade], None]) -> None:
+    def _dense_loop(self, sym: str, seqs: range, cols: tuple[list[Any], ...], cb: Callable[[Trade], None]) -> None:
         # Written for CPython speed: locals only. `nf` (the rank of the next trade a working
         # order could fill on) is a local kept current by the candidate hook through a closure.
         nf = self.nf
@@ -334,29 +331,6 @@ class Backtest:
             clock.seq = i
             cb(make(sym, te, k, p, q, sd))
             if unplanned:
-                end_event()
-        self._nf_listener = None
-
-    def _dense_many(self, sym: str, seqs: range, cols: tuple[list[Any], ...],
-                    cbs: list[Callable[[Trade], None]]) -> None:
-        nf = self.nf
-
-        def moved() -> None:
-            nonlocal nf
-            nf = self.nf
-
-        self._nf_listener = moved
-        clock, make, fill_until = self.clock, Trade, self._fill_until
-        unplanned, end_event = self.engine.unplanned, self.engine.end_event
-        for i, k, te, p, q, sd in zip(seqs, *cols, strict=True):
-            if i >= nf:
-                fill_until(i)
-            clock.ts = k
-            clock.seq = i
-            t = make(sym, te, k, p, q, sd)
-            for cb in cbs:
-                cb(t)
-            if unplanned:  # after every strategy's reaction: their targets net into one order
                 end_event()
         self._nf_listener = None
 
@@ -423,6 +397,18 @@ class Backtest:
             self.clock.ts, self.clock.seq = release, self.base
             self._bar(final[k], r, k)
             self.engine.end_event()
+
+
+def _fan_out(cbs: list[Callable[[Trade], None]]) -> Callable[[Trade], None]:
+    """One callable for the tick strategies of a symbol (the strategy itself when there is one)."""
+    if len(cbs) == 1:
+        return cbs[0]
+
+    def each(tick: Trade) -> None:
+        for cb in cbs:
+            cb(tick)
+
+    return each
 
 
 def _progress(total: int) -> Any:

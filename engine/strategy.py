@@ -15,18 +15,25 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from engine.errors import UserError
 from engine.events import NAN, Bar, Funding, OrderUpdate, Quote, Trade
 from engine.types import Side
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
-class Param:
-    """A declared strategy parameter: type from the default, inclusive range or choices."""
+class Param(Generic[T]):
+    """A declared strategy parameter: type from the default, inclusive range or choices.
 
-    default: Any
+    Declared on the class (`fast = Param(20, low=2, high=500)`), it reads as its value on an
+    instance: the base class stores the coerced value in the instance, which shadows this
+    (non-data) descriptor, and type checkers see `self.fast` as an int.
+    """
+
+    default: T
     low: float | None = None
     high: float | None = None
     choices: tuple[Any, ...] | None = None
@@ -36,6 +43,13 @@ class Param:
     @property
     def type(self) -> type:
         return type(self.default)
+
+    @overload
+    def __get__(self, instance: None, owner: Any) -> Param[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: Any) -> T: ...
+    def __get__(self, instance: object | None, owner: Any) -> Param[T] | T:
+        return self if instance is None else self.default
 
     def coerce(self, name: str, owner: str, value: Any) -> Any:
         """Return `value` converted to this parameter's type, or raise a UserError naming it."""
@@ -110,13 +124,13 @@ class Strategy:
     """
 
     name: ClassVar[str] = ""
-    params: ClassVar[dict[str, Param]] = {}
+    params: ClassVar[dict[str, Param[Any]]] = {}
     bar_interval: str | None = None
     ctx: Context
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        merged: dict[str, Param] = {}
+        merged: dict[str, Param[Any]] = {}
         for klass in reversed(cls.__mro__):
             merged.update({k: v for k, v in vars(klass).items() if isinstance(v, Param)})
         cls.params = merged

@@ -14,8 +14,8 @@ class SmaTrend(Strategy):
     """Long `size` while the close is above the SMA of the last `slow` closes, flat otherwise."""
 
     name = "sma_trend"
-    slow: int = Param(50, low=5, high=1000, doc="SMA length in bars")  # type: ignore[assignment]
-    size: float = Param(1.0, low=0.0, doc="position in base currency")  # type: ignore[assignment]
+    slow = Param(50, low=5, high=1000, doc="SMA length in bars")
+    size = Param(1.0, low=0.0, doc="position in base currency")
     bar_interval = "1m"
 
     def warmup(self) -> Warmup:

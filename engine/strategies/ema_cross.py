@@ -21,9 +21,9 @@ class EmaCross(Strategy):
 
     name = "ema_cross"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
-    fast: int = Param(20, low=2, high=10_000, doc="fast EMA period, in trades")  # type: ignore[assignment]
-    slow: int = Param(100, low=3, high=100_000, doc="slow EMA period, in trades")  # type: ignore[assignment]
-    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
+    fast = Param(20, low=2, high=10_000, doc="fast EMA period, in trades")
+    slow = Param(100, low=3, high=100_000, doc="slow EMA period, in trades")
+    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

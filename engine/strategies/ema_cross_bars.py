@@ -21,10 +21,10 @@ class EmaCrossBars(Strategy):
 
     name = "ema_cross_bars"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
-    fast: int = Param(20, low=2, high=10_000, doc="fast EMA period, in bars")  # type: ignore[assignment]
-    slow: int = Param(100, low=3, high=100_000, doc="slow EMA period, in bars")  # type: ignore[assignment]
-    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
-    bar_interval: str = Param("1m", choices=BAR_INTERVALS, doc="bar length")  # type: ignore[assignment]
+    fast = Param(20, low=2, high=10_000, doc="fast EMA period, in bars")
+    slow = Param(100, low=3, high=100_000, doc="slow EMA period, in bars")
+    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
+    bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -44,13 +44,13 @@ class Grid(Strategy):
 
     name = "grid"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
-    levels: int = Param(5, low=1, high=200, doc="orders on each side of the reference")  # type: ignore[assignment]
-    step: float = Param(0.002, low=0.0, doc="level spacing (> 0), in `step_unit`s")  # type: ignore[assignment]
-    step_unit: str = Param("fraction", choices=("fraction", "ticks"), doc="unit of `step`")  # type: ignore[assignment]
-    tick_size: float = Param(0.0, low=0.0, doc="price increment to round to; 0: no rounding")  # type: ignore[assignment]
-    size: float = Param(1.0, low=0.0, doc="size of each order (> 0), base currency")  # type: ignore[assignment]
-    max_position: float = Param(5.0, low=0.0, doc="cap on |position|, base currency")  # type: ignore[assignment]
-    post_only: bool = Param(False, doc="send the orders post-only")  # type: ignore[assignment]
+    levels = Param(5, low=1, high=200, doc="orders on each side of the reference")
+    step = Param(0.002, low=0.0, doc="level spacing (> 0), in `step_unit`s")
+    step_unit = Param("fraction", choices=("fraction", "ticks"), doc="unit of `step`")
+    tick_size = Param(0.0, low=0.0, doc="price increment to round to; 0: no rounding")
+    size = Param(1.0, low=0.0, doc="size of each order (> 0), base currency")
+    max_position = Param(5.0, low=0.0, doc="cap on |position|, base currency")
+    post_only = Param(False, doc="send the orders post-only")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

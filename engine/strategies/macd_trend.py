@@ -22,12 +22,12 @@ class MacdTrend(Strategy):
 
     name = "macd_trend"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
-    fast: int = Param(12, low=2, high=10_000, doc="fast EMA period, in bars")  # type: ignore[assignment]
-    slow: int = Param(26, low=3, high=100_000, doc="slow EMA period, in bars")  # type: ignore[assignment]
-    signal: int = Param(9, low=1, high=10_000, doc="signal EMA period, in bars")  # type: ignore[assignment]
-    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
-    allow_short: bool = Param(True, doc="short below the signal (false: go flat, for spot)")  # type: ignore[assignment]
-    bar_interval: str = Param("1m", choices=BAR_INTERVALS, doc="bar length")  # type: ignore[assignment]
+    fast = Param(12, low=2, high=10_000, doc="fast EMA period, in bars")
+    slow = Param(26, low=3, high=100_000, doc="slow EMA period, in bars")
+    signal = Param(9, low=1, high=10_000, doc="signal EMA period, in bars")
+    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
+    allow_short = Param(True, doc="short below the signal (false: go flat, for spot)")
+    bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

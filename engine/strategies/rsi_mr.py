@@ -23,13 +23,13 @@ class RsiMeanReversion(Strategy):
 
     name = "rsi_mr"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
-    n: int = Param(14, low=2, high=1_000, doc="RSI period, in bars")  # type: ignore[assignment]
-    lower: float = Param(30.0, low=0.0, high=100.0, doc="enter long below this RSI")  # type: ignore[assignment]
-    upper: float = Param(70.0, low=0.0, high=100.0, doc="enter short above this RSI")  # type: ignore[assignment]
-    exit: float = Param(50.0, low=0.0, high=100.0, doc="middle band: leave a position here")  # type: ignore[assignment]
-    size: float = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")  # type: ignore[assignment]
-    allow_short: bool = Param(True, doc="short above `upper` (false: go flat, for spot)")  # type: ignore[assignment]
-    bar_interval: str = Param("1m", choices=BAR_INTERVALS, doc="bar length")  # type: ignore[assignment]
+    n = Param(14, low=2, high=1_000, doc="RSI period, in bars")
+    lower = Param(30.0, low=0.0, high=100.0, doc="enter long below this RSI")
+    upper = Param(70.0, low=0.0, high=100.0, doc="enter short above this RSI")
+    exit = Param(50.0, low=0.0, high=100.0, doc="middle band: leave a position here")
+    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
+    allow_short = Param(True, doc="short above `upper` (false: go flat, for spot)")
+    bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -106,7 +106,7 @@ BAR_PROBE = "tests.engine.backtest_factory:BarProbe"
 class Hold(Strategy):
     """Sets one target (`size`, negative for short) on the first trade it may trade on."""
 
-    size: float = Param(1.0, low=-100.0, high=100.0)  # type: ignore[assignment]
+    size = Param(1.0, low=-100.0, high=100.0)
 
     def on_start(self, ctx: Context) -> None:
         super().on_start(ctx)
@@ -121,8 +121,8 @@ class Hold(Strategy):
 class TickProbe(Strategy):
     """Records every trade it is handed and whether it could trade then; never trades."""
 
-    ticks: int = Param(0, low=0, high=1_000_000)  # type: ignore[assignment]
-    bars: int = Param(0, low=0, high=1_000_000)  # type: ignore[assignment]
+    ticks = Param(0, low=0, high=1_000_000)
+    bars = Param(0, low=0, high=1_000_000)
 
     def on_start(self, ctx: Context) -> None:
         super().on_start(ctx)

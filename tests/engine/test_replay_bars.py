@@ -52,7 +52,7 @@ def test_lake_bars_release_at_close_and_drop_incomplete() -> None:
 
 class _BuyOnSecondBar(Strategy):
     name = "test_buy_on_second_bar"
-    size: float = Param(1.0, low=0.0)  # type: ignore[assignment]
+    size = Param(1.0, low=0.0)
     bar_interval = "1m"
 
     def on_bar(self, bar: Bar) -> None:
