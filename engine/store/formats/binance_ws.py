@@ -8,6 +8,7 @@ time). Depth diffs, snapshots and other lines are skipped and counted. Stream sy
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from typing import Any
@@ -19,6 +20,7 @@ from engine.errors import UserError
 from engine.store.formats._common import Batch, Options, Parsed, Source
 from engine.types import NS_PER_MS, parse_symbol
 
+log = logging.getLogger("okxbot.ingest")
 NAME = "binance-ws"
 VENUE = "binance"
 QUOTES = (
@@ -61,18 +63,13 @@ def parse(source: Source, options: Options) -> Parsed:
             skipped["snapshot" if b'"lastUpdateId"' in body[:40] else "other"] += 1
             continue
         stream = match[1].decode()
-        name, _, channel = stream.partition("@")
-        if channel == "trade":
-            d = _decode.decode(body)["data"]
-            trades[name].append(
-                (int(d["T"]) * NS_PER_MS, recv, str(d["t"]), float(d["p"]), float(d["q"]), -1 if d["m"] else 1)
-            )
-        elif channel == "bookTicker":
-            d = _decode.decode(body)["data"]
-            ts = int(d["E"]) * NS_PER_MS if "E" in d else recv
-            quotes[name].append((ts, recv, float(d["b"]), float(d["a"]), float(d["B"]), float(d["A"])))
-        else:
-            skipped[stream] += 1
+        try:
+            _route(stream, recv, body, trades, quotes, skipped)
+        except (msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError) as exc:
+            # A recording survives a torn or garbled line: count it, say so, keep the rest.
+            skipped["malformed"] += 1
+            if skipped["malformed"] == 1:
+                log.warning("%s: skipping a malformed line (%s): %r", source.path, exc, line[:80])
     venue = options.venue or VENUE
     batches = [
         Batch("trades", venue, _symbol(source, options, n), _table(_TRADES, r)) for n, r in sorted(trades.items())
@@ -111,6 +108,22 @@ _QUOTES = (
 def _table(fields: tuple[tuple[str, pa.DataType], ...], found: list[tuple[Any, ...]]) -> pa.Table:
     columns = list(zip(*found, strict=True))
     return pa.table({name: pa.array(columns[i], kind) for i, (name, kind) in enumerate(fields)})
+
+
+def _route(stream: str, recv: int | None, body: bytes, trades: dict[str, list[tuple[Any, ...]]],
+           quotes: dict[str, list[tuple[Any, ...]]], skipped: Counter[str]) -> None:
+    name, _, channel = stream.partition("@")
+    if channel == "trade":
+        d = _decode.decode(body)["data"]
+        trades[name].append(
+            (int(d["T"]) * NS_PER_MS, recv, str(d["t"]), float(d["p"]), float(d["q"]), -1 if d["m"] else 1)
+        )
+    elif channel == "bookTicker":
+        d = _decode.decode(body)["data"]
+        ts = int(d["E"]) * NS_PER_MS if "E" in d else recv
+        quotes[name].append((ts, recv, float(d["b"]), float(d["a"]), float(d["B"]), float(d["A"])))
+    else:
+        skipped[stream] += 1
 
 
 def _symbol(source: Source, options: Options, stream_symbol: str) -> str:

@@ -8,6 +8,7 @@ are contracts on OKX and are converted to base currency.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from engine.store.formats import _okx
 from engine.store.formats._common import Batch, Options, Parsed, Source
 from engine.types import NS_PER_MS, symbol_from_okx
 
+log = logging.getLogger("okxbot.ingest")
 NAME = "okx-ws"
 _CANDLE = re.compile(r"^(mark-price-)?candle(\d+)([smHD])(utc)?$")
 _decode = msgspec.json.Decoder()
@@ -37,13 +39,23 @@ def parse(source: Source, options: Options) -> Parsed:
     """Route every message's rows to their (kind, instId, interval) series."""
     rows: dict[tuple[str, str, str], list[tuple[Any, ...]]] = defaultdict(list)
     skipped: Counter[str] = Counter()
-    for recv, message in _messages(source):
-        _route(message, recv, rows, skipped)
+    for recv, message in _messages(source, skipped):
+        try:
+            _route(message, recv, rows, skipped)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            _malformed(source, skipped, exc, repr(message)[:80])
     batches = [_batch(source, options, key, found) for key, found in sorted(rows.items())]
     return Parsed(NAME, batches, dict(skipped))
 
 
-def _messages(source: Source) -> Iterator[tuple[int | None, Any]]:
+def _malformed(source: Source, skipped: Counter[str], exc: Exception, example: str) -> None:
+    """Count a malformed line or message; say so once per file. The rest of the file is kept."""
+    skipped["malformed"] += 1
+    if skipped["malformed"] == 1:
+        log.warning("%s: skipping a malformed message (%s): %s", source.path, exc, example)
+
+
+def _messages(source: Source, skipped: Counter[str]) -> Iterator[tuple[int | None, Any]]:
     first = source.head.lstrip().split(b"\n", 1)[0]
     recv, body = _split_prefix(first)
     try:
@@ -54,11 +66,13 @@ def _messages(source: Source) -> Iterator[tuple[int | None, Any]]:
             yield None, item
         return
     for line in source.lines():
-        recv, body = _split_prefix(line)
         try:
-            yield recv, _decode.decode(body)
-        except msgspec.DecodeError as exc:
-            raise UserError(f"{source.path}: a line is not JSON ({exc}): {line[:80]!r}") from exc
+            recv, body = _split_prefix(line)
+            message = _decode.decode(body)
+        except (msgspec.DecodeError, ValueError) as exc:
+            _malformed(source, skipped, exc, repr(line[:80]))
+            continue
+        yield recv, message
 
 
 def _split_prefix(line: bytes) -> tuple[int | None, bytes]:

@@ -140,8 +140,17 @@ def test_command_modules_import_nothing_heavy() -> None:
     assert out.strip() == "[]"
 
 
-def test_malformed_message_is_a_user_error_naming_the_file(tmp_path: Path) -> None:
+def test_malformed_lines_are_counted_and_the_rest_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    good = (
+        '{"arg": {"channel": "trades", "instId": "ETH-USDT"}, "data": [{"instId": "ETH-USDT", "tradeId": "%s", '
+        '"px": "2000.5", "sz": "0.1", "side": "buy", "ts": "1700000000000"}]}'
+    )
+    lines = [good % "1", "garbage {{{", '{"arg": {"channel": "trades", "instId": "ETH-USDT"}, "data": [{"px": "1"}]}',
+             good % "2"]
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"arg": {"channel": "trades", "instId": "ETH-USDT"}, "data": [{"px": "1"}]}\n')
-    with pytest.raises(UserError, match=r"bad\.jsonl: malformed okx-ws data \(KeyError"):
-        ingest_files(Lake(tmp_path / "lake"), [path])
+    path.write_text("\n".join(lines) + "\n")
+    result = ingest_paths(Lake(tmp_path / "lake"), [path], Options())[0]
+    assert result.skipped == {"malformed": 2}
+    assert [r.new_rows for r in result.reports] == [2]
+    assert Lake(tmp_path / "lake").read("trades", "okx", "ETH/USDT").column("trade_id").to_pylist() == ["1", "2"]
+    assert "bad.jsonl: skipping a malformed message" in caplog.text

@@ -73,3 +73,16 @@ def test_unsplittable_stream_symbol_asks_for_symbol(tmp_path: Path) -> None:
     trade = {"stream": "abcxyz@trade", "data": {"T": 1, "t": 7, "p": "1", "q": "2", "m": True}}
     with pytest.raises(UserError, match="--symbol"):
         binance_ws.parse(_recording(tmp_path / "x.gz", [f"5 {json.dumps(trade)}"]), Options())
+
+
+def test_torn_and_garbled_lines_are_counted_and_the_rest_kept(tmp_path: Path) -> None:
+    def trade(t: int) -> str:
+        return json.dumps({"stream": "ethusdt@trade", "data": {"T": t, "t": t, "p": "1", "q": "2", "m": False}})
+
+    torn = trade(2)[:40]  # a recorder killed mid-write
+    missing = json.dumps({"stream": "ethusdt@trade", "data": {"T": 3}})
+    source = _recording(tmp_path / "t.gz", [f"5 {trade(1)}", f"6 {torn}", f"7 {missing}", f"8 {trade(4)}"])
+    parsed = binance_ws.parse(source, Options())
+    assert parsed.skipped == {"malformed": 2}
+    (batch,) = parsed.batches
+    assert batch.table["trade_id"].to_pylist() == ["1", "4"]
