@@ -32,10 +32,12 @@ def add_parser(sub: Any) -> None:
         description="Replay trades (and funding) from the lake through the strategies, netted into one "
         "portfolio, on the simulated venue; print each strategy, the portfolio and buy-and-hold.",
     )
-    p.add_argument("--strategy", action=_StrategyAction, dest="strategies", required=True, metavar="NAME",
-                   help="a registered strategy (repeat for a portfolio); `okxbot strategies` lists them")
+    p.add_argument("--strategy", action=_StrategyAction, dest="strategies", required=True, metavar="NAME[@SYMBOL]",
+                   help="a registered strategy (repeat for a portfolio; @SYMBOL picks one of the --symbol "
+                        "values, default the first); `okxbot strategies` lists them")
     p.add_argument("--param", action=_ParamAction, metavar="K=V", help="a parameter of the preceding --strategy")
-    p.add_argument("--symbol", required=True, help="ccxt symbol, e.g. ETH/USDT:USDT")
+    p.add_argument("--symbol", required=True, action="append", dest="symbols", metavar="SYMBOL",
+                   help="ccxt symbol, e.g. ETH/USDT:USDT (repeat to replay several symbols together)")
     p.add_argument("--start", required=True, help="UTC start (ISO date or time)")
     p.add_argument("--end", required=True, help="UTC end, exclusive")
     p.add_argument("--venue", default=None, help="lake venue to read (default: the one holding the symbol)")
@@ -85,14 +87,17 @@ def config_from_args(args: argparse.Namespace) -> Any:
     specs: list[StrategySpec] = []
     names = [s["name"] for s in args.strategies]
     for entry in args.strategies:
+        name, _, symbol = entry["name"].partition("@")
+        if symbol and symbol not in args.symbols:
+            raise UserError(f"--strategy {entry['name']}: {symbol} is not one of the --symbol values")
         n = names.count(entry["name"])
-        sid = entry["name"] if n == 1 else f"{entry['name']}{len(specs) + 1}"
-        specs.append(StrategySpec(entry["name"], parse_params(entry["params"]), sid, capital=args.capital))
+        sid = name if n == 1 else f"{name}{len(specs) + 1}"
+        specs.append(StrategySpec(name, parse_params(entry["params"]), sid, symbol, capital=args.capital))
     if args.latency_ms < 0:
         raise UserError(f"--latency-ms {args.latency_ms:g} must be >= 0")
-    venue = args.venue or _venue_of(Lake.at(args.data_root), args.symbol)
+    venue = args.venue or _venue_of(Lake.at(args.data_root), args.symbols)
     return BacktestConfig(
-        strategies=tuple(specs), symbols=(args.symbol,),
+        strategies=tuple(specs), symbols=tuple(dict.fromkeys(args.symbols)),
         start=to_ns(args.start, "--start"), end=to_ns(args.end, "--end"), venue=venue,
         sim=SimConfig(args.fill_model, round(args.latency_ms * 1_000_000), args.queue_ahead,
                       args.maker_fee, args.taker_fee),
@@ -100,14 +105,19 @@ def config_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def _venue_of(lake: Any, symbol: str) -> str:
+def _venue_of(lake: Any, symbols: list[str]) -> str:
+    """The one venue holding data of all the symbols (UserError naming the symbol otherwise)."""
     from engine.errors import DataError
     from engine.types import parse_symbol
 
-    parse_symbol(symbol)
-    venues = lake.venues("trades", symbol) or lake.venues("bars", symbol)
-    if len(venues) == 1:
-        return str(venues[0])
-    if not venues:
-        raise DataError(f"no trades or bars for {symbol} in the lake at {lake.root} (see `okxbot data ls`)")
-    raise DataError(f"{symbol} has trades from several venues ({', '.join(venues)}): pass --venue")
+    common: set[str] | None = None
+    for symbol in symbols:
+        parse_symbol(symbol)
+        venues = set(lake.venues("trades", symbol) or lake.venues("bars", symbol))
+        if not venues:
+            raise DataError(f"no trades or bars for {symbol} in the lake at {lake.root} (see `okxbot data ls`)")
+        common = venues if common is None else common & venues
+    if common is not None and len(common) == 1:
+        return next(iter(common))
+    held = ", ".join(sorted(common or ())) or "none in common"
+    raise DataError(f"{', '.join(symbols)}: pick the venue with --venue (venues: {held})")
