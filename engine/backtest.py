@@ -24,7 +24,7 @@ from engine.clock import SimClock
 from engine.engine import EngineConfig, TradingEngine
 from engine.errors import ConfigError
 from engine.events import Bar, Funding, Quote, Trade
-from engine.replay import BAR, FUNDING, QUOTE, TRADE, BarBuilder, Bars, Tape, candidate, merge_ranks
+from engine.replay import BAR, FUNDING, QUOTE, TRADE, BarBuilder, Bars, Tape, candidate, merge_ranks, minute_marks
 from engine.replay_data import Batch, DataSource, max_key, pull_forward
 from engine.strategy import Strategy, build_strategy
 from engine.types import Instrument, interval_ns, make_instrument
@@ -276,7 +276,7 @@ class Backtest:
         self._fill_until(self.base + sum(len(k) for _, _, k in streams) - 1)
         if trading:
             for tape in batch.tapes:
-                ts, price = _marks(tape)
+                ts, price = minute_marks(tape)
                 self.marks.append((ts, tape.symbol, price))
         for s, tape in enumerate(batch.tapes):
             if len(tape):
@@ -417,8 +417,3 @@ def _progress(total: int) -> Any:
 
     return tqdm(total=total, unit="day", desc="backtest", file=sys.stderr, disable=None, leave=False)
 
-
-def _marks(tape: Tape) -> tuple[np.ndarray, np.ndarray]:
-    from engine.replay import minute_marks
-
-    return minute_marks(tape)

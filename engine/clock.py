@@ -24,11 +24,6 @@ class SimClock:
     def now(self) -> int:
         return self.ts
 
-    def advance(self, ts: int) -> None:
-        """Move to `ts`; time never goes backwards."""
-        if ts > self.ts:
-            self.ts = ts
-
 
 class LiveClock:
     """Wall-clock time."""

@@ -195,11 +195,6 @@ class DataSource:
         return digest.hexdigest()
 
 
-def empty_table(schema: pa.Schema) -> pa.Table:
-    """An empty table of `schema`."""
-    return schema.empty_table()
-
-
 def price_step(prices: np.ndarray) -> float:
     """The largest power-of-ten step all `prices` are multiples of (down to 1e-10)."""
     p = prices[np.isfinite(prices)]

@@ -20,3 +20,9 @@ def check_positive(owner: str, name: str, value: float) -> None:
     """Raise a UserError naming the parameter unless value > 0."""
     if not value > 0:
         raise UserError(f"parameter {name!r} of strategy {owner!r}: {value!r} must be > 0")
+
+
+def check_cross(owner: str, fast: int, slow: int, size: float) -> None:
+    """The checks every fast/slow crossover shares: fast < slow, size > 0."""
+    check_less(owner, "fast", fast, "slow", slow)
+    check_positive(owner, "size", size)

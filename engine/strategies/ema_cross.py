@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.events import Trade
-from engine.strategies._checks import check_less, check_positive
+from engine.strategies._checks import check_cross
 from engine.strategy import Context, Param, Strategy, Warmup
 
 
@@ -30,8 +30,7 @@ class EmaCross(Strategy):
         self._reset()
 
     def validate(self) -> None:
-        check_less(self.name, "fast", self.fast, "slow", self.slow)
-        check_positive(self.name, "size", self.size)
+        check_cross(self.name, self.fast, self.slow, self.size)
 
     def warmup(self) -> Warmup:
         return Warmup(ticks=self.slow)

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.events import Bar
 from engine.indicators import MACD
-from engine.strategies._checks import BAR_INTERVALS, check_less, check_positive
+from engine.strategies._checks import BAR_INTERVALS, check_cross
 from engine.strategy import Context, Param, Strategy, Warmup
 
 
@@ -34,8 +34,7 @@ class MacdTrend(Strategy):
         self._reset()
 
     def validate(self) -> None:
-        check_less(self.name, "fast", self.fast, "slow", self.slow)
-        check_positive(self.name, "size", self.size)
+        check_cross(self.name, self.fast, self.slow, self.size)
 
     def warmup(self) -> Warmup:
         return Warmup(bars=self.slow + self.signal - 1)
