@@ -20,10 +20,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from engine.backtest_config import BacktestConfig, StrategySpec
-from engine.backtest_run import run_backtest
-from engine.risk import RiskLimits
+from engine.backtest.config import BacktestConfig, StrategySpec
+from engine.backtest.run import run_backtest
 from engine.store.lake import Lake
+from engine.trading.risk import RiskLimits
 from engine.venues.sim import SimConfig
 
 SYMBOL = "BTC/USDT:USDT"

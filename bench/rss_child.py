@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.backtest_bench import config
-from engine.backtest_run import run_backtest
+from engine.backtest.run import run_backtest
 from engine.store.lake import Lake
 
 

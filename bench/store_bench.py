@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from bench.tickset import build_tickset
+from engine.model.time import NS_PER_MIN
 from engine.store.bars import bars_from_arrays
 from engine.store.ingest import ingest_files
 from engine.store.lake import Lake, WriteReport
-from engine.types import NS_PER_MIN
 
 N = 1_000_000
 DUPLICATES = 10_000  # 1 %

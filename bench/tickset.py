@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from engine.model.time import NS_PER_DAY, NS_PER_MS
 from engine.store.formats import Options, Source, binance_ws
 from engine.store.ingest import merge_reports
 from engine.store.lake import Lake, WriteReport
-from engine.types import NS_PER_DAY, NS_PER_MS
 
 RECORDING = Path("hftbacktest") / "spot_btcusdt_20240808.gz"
 DECIMALS = 2  # prices stay on the 0.01 tick

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from engine.errors import UserError
+    from engine.model.errors import UserError
 
     try:
         return int(args.func(args) or 0)

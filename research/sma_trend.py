@@ -6,8 +6,8 @@ Any module under research/ is imported when a strategy name is looked up, so
 
 from __future__ import annotations
 
-from engine.events import Bar
-from engine.strategy import Context, Param, Strategy, Warmup
+from engine.model.events import Bar
+from engine.trading.strategy import Context, Param, Strategy, Warmup
 
 
 class SmaTrend(Strategy):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from engine.events import Fill, OrderStatus, OrderType, OrderUpdate, SubmitOrder
-from engine.types import Liquidity, Side
+from engine.model.events import Fill, OrderStatus, OrderType, OrderUpdate, SubmitOrder
+from engine.model.types import Liquidity, Side
 
 
 def make_fill(

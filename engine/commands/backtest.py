@@ -57,19 +57,19 @@ def run(args: argparse.Namespace) -> int:
     """Build the configuration, run, print the summary, store the run."""
     from pathlib import Path
 
-    from engine.backtest_run import run_backtest
-    from engine.results import summary_table
+    from engine.backtest.run import run_backtest
+    from engine.results.summary import summary_table
 
     cfg = config_from_args(args)
     result = run_backtest(cfg, args.data_root)
     print(summary_table(result))
     if not args.no_save:
-        from engine.runs import save_run
+        from engine.results.runs import save_run
 
         save_run(args.data_root, result)
         print(f"run {result.run_id} saved in {Path(args.data_root) / 'okxbot.duckdb'}")
     if args.report:
-        from engine.report import write_html
+        from engine.results.report import write_html
 
         print(f"report: {write_html(result, Path(args.report))}")
     return 0
@@ -77,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The BacktestConfig the arguments describe (validated; UserError naming what is wrong)."""
-    from engine.backtest_config import BacktestConfig, StrategySpec
-    from engine.errors import UserError
+    from engine.backtest.config import BacktestConfig, StrategySpec
+    from engine.model.errors import UserError
+    from engine.model.time import to_ns
     from engine.store.lake import Lake
-    from engine.strategy import parse_params
-    from engine.types import to_ns
+    from engine.strategies.catalog import parse_params
     from engine.venues.sim import SimConfig
 
     specs: list[StrategySpec] = []
@@ -107,8 +107,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 def _venue_of(lake: Any, symbols: list[str]) -> str:
     """The one venue holding data of all the symbols (UserError naming the symbol otherwise)."""
-    from engine.errors import DataError
-    from engine.types import parse_symbol
+    from engine.model.errors import DataError
+    from engine.model.types import parse_symbol
 
     common: set[str] | None = None
     for symbol in symbols:

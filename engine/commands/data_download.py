@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 
 REST_URL_ENV = "OKXBOT_OKX_REST_URL"
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from engine.store.download import DownloadConfig, DownloadRequest, download
+    from engine.commands.download import DownloadConfig, DownloadRequest, download
 
     start = parse_time("--start", args.start)
     end = parse_time("--end", args.end) if args.end else time.time_ns()

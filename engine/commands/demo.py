@@ -15,6 +15,6 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo under --data-root."""
-    from engine.demo import main
+    from engine.backtest.demo import main
 
     return main(args.data_root)

@@ -1,6 +1,6 @@
 """`okxbot runs list | show RUN_ID | export RUN_ID`: the stored backtest runs.
 
-Only the parser is built at import time; engine.runs (duckdb, pyarrow) is imported when a
+Only the parser is built at import time; engine.results.runs (duckdb, pyarrow) is imported when a
 sub-command runs.
 """
 
@@ -56,7 +56,7 @@ def _cell(value: Any) -> str:
 
 def format_runs(runs: list[dict[str, Any]]) -> str:
     """The `runs list` table: one line per run."""
-    from engine.results import format_ns
+    from engine.results.summary import format_ns
 
     headers = [
         "run id",
@@ -93,7 +93,7 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the newest runs."""
-    from engine.runs import list_runs
+    from engine.results.runs import list_runs
 
     runs = list_runs(args.data_root, limit=args.limit)
     print(format_runs(runs) if runs else f"no runs stored under {args.data_root}")
@@ -102,8 +102,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print a run's summary table, provenance and config."""
-    from engine.results import summary_table
-    from engine.runs import load_run
+    from engine.results.runs import load_run
+    from engine.results.summary import summary_table
 
     result = load_run(args.data_root, args.run_id)
     print(f"run {result.run_id}")
@@ -117,7 +117,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write a run's files and print their paths."""
-    from engine.runs import export_run, load_run
+    from engine.results.runs import export_run, load_run
 
     result = load_run(args.data_root, args.run_id)
     out = args.out if args.out is not None else Path(args.data_root) / "exports"

@@ -16,13 +16,9 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print each strategy's name, docstring and parameters (type, default, range, doc)."""
-    from engine.strategy import STRATEGIES, load_research, strategy_class
+    from engine.strategies.catalog import all_strategies, strategy_class
 
-    if args.name:
-        classes = [strategy_class(args.name)]
-    else:
-        load_research()
-        classes = [STRATEGIES[n] for n in sorted(STRATEGIES)]
+    classes = [strategy_class(args.name)] if args.name else list(all_strategies().values())
     for cls in classes:
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         print(f"{cls.name}: {doc}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import interval_ns as parse_interval
 from engine.store.lake import Lake
 from engine.store.schema import BARS
-from engine.types import interval_ns as parse_interval
 
 BAR_KEYS = ("ts_event", "open", "high", "low", "close", "volume")
 

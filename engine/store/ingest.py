@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store import formats
 from engine.store.formats import Options, Source
 from engine.store.lake import Lake, WriteReport

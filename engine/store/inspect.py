@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.compute as pc
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_DAY, NS_PER_MIN, NS_PER_S, interval_ns
 from engine.store.lake import Lake
-from engine.types import NS_PER_DAY, NS_PER_MIN, NS_PER_S, interval_ns
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": NS_PER_S, "m": NS_PER_MIN, "h": 60 * NS_PER_MIN, "d": NS_PER_DAY}

@@ -24,10 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_DAY
+from engine.model.types import parse_symbol
 from engine.store import rows
 from engine.store.schema import KINDS
-from engine.types import NS_PER_DAY, path_to_symbol, symbol_to_path
 
 PART = "part-0.parquet"
 _VENUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -296,3 +297,17 @@ def _locked(directory: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def symbol_to_path(symbol: str) -> str:
+    """Lake directory form of a ccxt symbol: `/` becomes `-`, `:` becomes `.`."""
+    parse_symbol(symbol)
+    return symbol.replace("/", "-").replace(":", ".")
+
+
+def path_to_symbol(part: str) -> str:
+    """Inverse of `symbol_to_path`."""
+    main, dot, settle = part.partition(".")
+    symbol = main.replace("-", "/", 1) + (":" + settle if dot else "")
+    parse_symbol(symbol)
+    return symbol

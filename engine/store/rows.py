@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_DAY, interval_ns
 from engine.store.schema import KINDS
-from engine.types import NS_PER_DAY, interval_ns
 
 _I64_MAX = np.iinfo(np.int64).max
 _ID_PAD = 6  # digits of the position part of a synthetic trade id

@@ -1,5 +1,5 @@
-"""Built-in reference strategies; importing this package registers them by name."""
+"""The built-in strategies, the indicators, and the catalog that finds every strategy by name."""
 
-from engine.strategies import ema_cross, ema_cross_bars, grid, macd_trend, rsi_mr
+from engine.strategies.catalog import all_strategies, build_strategy, load_research, parse_params, strategy_class
 
-__all__ = ["ema_cross", "ema_cross_bars", "grid", "macd_trend", "rsi_mr"]
+__all__ = ["all_strategies", "build_strategy", "load_research", "parse_params", "strategy_class"]

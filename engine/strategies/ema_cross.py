@@ -9,11 +9,8 @@ when the target changes.
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.events import Trade
-from engine.strategies._checks import check_cross
-from engine.strategy import Context, Param, Strategy, Warmup
+from engine.model.events import Trade
+from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class EmaCross(Strategy):
@@ -23,19 +20,13 @@ class EmaCross(Strategy):
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
     fast = Param(20, low=2, high=10_000, doc="fast EMA period, in trades")
     slow = Param(100, low=3, high=100_000, doc="slow EMA period, in trades")
-    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._reset()
-
-    def validate(self) -> None:
-        check_cross(self.name, self.fast, self.slow, self.size)
+    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
+    ordered = ("fast", "slow")
 
     def warmup(self) -> Warmup:
         return Warmup(ticks=self.slow)
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         self._fast_a = 2.0 / (self.fast + 1)
         self._slow_a = 2.0 / (self.slow + 1)
         self._fast_e = 0.0
@@ -44,10 +35,6 @@ class EmaCross(Strategy):
         self._long = self.size
         self._short = -self.size
         self._target = 0.0
-
-    def on_start(self, ctx: Context) -> None:
-        super().on_start(ctx)
-        self._reset()
 
     def on_tick(self, tick: Trade) -> None:
         # The hot path of the benchmark: every trade of a backtest comes through here. Written

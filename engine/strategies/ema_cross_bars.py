@@ -8,12 +8,10 @@ The strategy acts in `on_bar` only, while the engine's ticks still drive the fil
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.events import Bar
-from engine.indicators import EMA
-from engine.strategies._checks import BAR_INTERVALS, check_cross
-from engine.strategy import Context, Param, Strategy, Warmup
+from engine.model.events import Bar
+from engine.strategies._common import BAR_INTERVALS
+from engine.strategies.indicators import EMA
+from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class EmaCrossBars(Strategy):
@@ -23,27 +21,17 @@ class EmaCrossBars(Strategy):
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
     fast = Param(20, low=2, high=10_000, doc="fast EMA period, in bars")
     slow = Param(100, low=3, high=100_000, doc="slow EMA period, in bars")
-    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
+    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
     bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._reset()
-
-    def validate(self) -> None:
-        check_cross(self.name, self.fast, self.slow, self.size)
+    ordered = ("fast", "slow")
 
     def warmup(self) -> Warmup:
         return Warmup(bars=self.slow)
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         self._fast = EMA(self.fast)
         self._slow = EMA(self.slow)
         self._target = 0.0
-
-    def on_start(self, ctx: Context) -> None:
-        super().on_start(ctx)
-        self._reset()
 
     def on_bar(self, bar: Bar) -> None:
         f = self._fast.update(bar.close)

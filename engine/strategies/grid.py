@@ -17,13 +17,11 @@ its own orders (`ctx.submit_limit`) and never calls `set_target`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
-from engine.errors import UserError
-from engine.events import OrderUpdate, Trade
-from engine.strategies._checks import check_positive
-from engine.strategy import Context, Param, Strategy
-from engine.types import Side
+from engine.model.errors import UserError
+from engine.model.events import OrderUpdate, Trade
+from engine.model.types import Side
+from engine.trading.strategy import Param, Strategy
 
 _EPS = 1e-12  # slack for sums of float sizes against the cap
 
@@ -45,27 +43,21 @@ class Grid(Strategy):
     name = "grid"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
     levels = Param(5, low=1, high=200, doc="orders on each side of the reference")
-    step = Param(0.002, low=0.0, doc="level spacing (> 0), in `step_unit`s")
+    step = Param(0.002, low=0.0, open_low=True, doc="level spacing, in `step_unit`s")
     step_unit = Param("fraction", choices=("fraction", "ticks"), doc="unit of `step`")
     tick_size = Param(0.0, low=0.0, doc="price increment to round to; 0: no rounding")
-    size = Param(1.0, low=0.0, doc="size of each order (> 0), base currency")
+    size = Param(1.0, low=0.0, open_low=True, doc="size of each order, base currency")
     max_position = Param(5.0, low=0.0, doc="cap on |position|, base currency")
     post_only = Param(False, doc="send the orders post-only")
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._reset()
-
     def validate(self) -> None:
-        check_positive(self.name, "step", self.step)
-        check_positive(self.name, "size", self.size)
         if self.step_unit == "ticks" and self.tick_size <= 0:
             raise UserError(
                 f"strategy {self.name!r}: parameter 'step_unit' is 'ticks' but parameter "
                 f"'tick_size' is {self.tick_size!r}; set tick_size > 0"
             )
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         self.reference: float | None = None
         self.inventory = 0.0  # net of this strategy's own fills, base currency
         self.orders: dict[str, GridOrder] = {}
@@ -73,10 +65,6 @@ class Grid(Strategy):
         self._stopped = False
 
     # -- callbacks ---------------------------------------------------------------------------
-    def on_start(self, ctx: Context) -> None:
-        super().on_start(ctx)
-        self._reset()
-
     def on_tick(self, tick: Trade) -> None:
         if self.reference is not None or not self.ctx.trading:
             return

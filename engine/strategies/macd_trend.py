@@ -9,12 +9,10 @@ equal keeps the previous target. No histogram-slope filter: the rule stays one c
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.events import Bar
-from engine.indicators import MACD
-from engine.strategies._checks import BAR_INTERVALS, check_cross
-from engine.strategy import Context, Param, Strategy, Warmup
+from engine.model.events import Bar
+from engine.strategies._common import BAR_INTERVALS
+from engine.strategies.indicators import MACD
+from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class MacdTrend(Strategy):
@@ -25,27 +23,17 @@ class MacdTrend(Strategy):
     fast = Param(12, low=2, high=10_000, doc="fast EMA period, in bars")
     slow = Param(26, low=3, high=100_000, doc="slow EMA period, in bars")
     signal = Param(9, low=1, high=10_000, doc="signal EMA period, in bars")
-    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
+    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
     allow_short = Param(True, doc="short below the signal (false: go flat, for spot)")
     bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._reset()
-
-    def validate(self) -> None:
-        check_cross(self.name, self.fast, self.slow, self.size)
+    ordered = ("fast", "slow")
 
     def warmup(self) -> Warmup:
         return Warmup(bars=self.slow + self.signal - 1)
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         self._macd = MACD(self.fast, self.slow, self.signal)
         self._target = 0.0
-
-    def on_start(self, ctx: Context) -> None:
-        super().on_start(ctx)
-        self._reset()
 
     def on_bar(self, bar: Bar) -> None:
         hist = self._macd.update(bar.close)

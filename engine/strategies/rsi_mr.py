@@ -10,12 +10,10 @@ An entry signal wins over an exit, so a long flips straight to short above `uppe
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.events import Bar
-from engine.indicators import RSI
-from engine.strategies._checks import BAR_INTERVALS, check_less, check_positive
-from engine.strategy import Context, Param, Strategy, Warmup
+from engine.model.events import Bar
+from engine.strategies._common import BAR_INTERVALS
+from engine.strategies.indicators import RSI
+from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class RsiMeanReversion(Strategy):
@@ -27,29 +25,17 @@ class RsiMeanReversion(Strategy):
     lower = Param(30.0, low=0.0, high=100.0, doc="enter long below this RSI")
     upper = Param(70.0, low=0.0, high=100.0, doc="enter short above this RSI")
     exit = Param(50.0, low=0.0, high=100.0, doc="middle band: leave a position here")
-    size = Param(1.0, low=0.0, doc="absolute target position (> 0), base currency")
+    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
     allow_short = Param(True, doc="short above `upper` (false: go flat, for spot)")
     bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._reset()
-
-    def validate(self) -> None:
-        check_less(self.name, "lower", self.lower, "exit", self.exit)
-        check_less(self.name, "exit", self.exit, "upper", self.upper)
-        check_positive(self.name, "size", self.size)
+    ordered = ("lower", "exit", "upper")
 
     def warmup(self) -> Warmup:
         return Warmup(bars=self.n + 1)
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         self._rsi = RSI(self.n)
         self._target = 0.0
-
-    def on_start(self, ctx: Context) -> None:
-        super().on_start(ctx)
-        self._reset()
 
     def on_bar(self, bar: Bar) -> None:
         r = self._rsi.update(bar.close)

@@ -1,1 +1,5 @@
-"""Venues: the simulated exchange, OKX, and other exchanges through ccxt."""
+"""Venues: the simulated exchange (`sim`) and the exchange adapters (`okx`; more through ccxt later)."""
+
+from engine.venues.sim import SimConfig, SimVenue
+
+__all__ = ["SimConfig", "SimVenue"]

@@ -22,9 +22,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from engine.clock import SimClock
-from engine.errors import ConfigError
-from engine.events import (
+from engine.model.errors import ConfigError
+from engine.model.events import (
     AmendOrder,
     CancelOrder,
     Fill,
@@ -34,8 +33,8 @@ from engine.events import (
     SubmitOrder,
     Trade,
 )
-from engine.types import Instrument, Liquidity, Side
-from engine.venues.base import PriceSource, UpdateSink
+from engine.model.types import Instrument, Liquidity, Side
+from engine.trading.ports import Clock, PriceSource, UpdateSink
 
 FILL_MODELS = ("touch", "walk")
 
@@ -103,7 +102,7 @@ class SimVenue:
         instruments: Mapping[str, Instrument],
         config: SimConfig,
         sink: UpdateSink,
-        clock: SimClock,
+        clock: Clock,
         prices: PriceSource,
         on_change: Callable[[str], None] | None = None,
     ) -> None:

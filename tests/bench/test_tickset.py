@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bench.tickset import build_tickset, load_tile
+from engine.model.time import NS_PER_MS
 from engine.store.lake import Lake
-from engine.types import NS_PER_MS
 
 pytestmark = pytest.mark.shared_data
 

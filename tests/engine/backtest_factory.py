@@ -18,14 +18,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from engine.backtest import Backtest
-from engine.backtest_config import BacktestConfig, StrategySpec
-from engine.events import Bar, Trade
-from engine.replay_data import DataSource
+from engine.backtest.config import BacktestConfig, StrategySpec
+from engine.backtest.data import DataSource
+from engine.backtest.runner import Backtest
+from engine.model.events import Bar, Trade
+from engine.model.time import to_ns
 from engine.store.lake import Lake
 from engine.store.synthetic import VENUE, SynthConfig, generate, write_synthetic
-from engine.strategy import Context, Param, Strategy, Warmup
-from engine.types import to_ns
+from engine.trading.strategy import Context, Param, Strategy, Warmup
 from engine.venues.sim import SimConfig
 
 SYMBOL = "ETH/USDT:USDT"

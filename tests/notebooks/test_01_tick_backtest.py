@@ -18,12 +18,12 @@ from typing import Any
 import nbformat
 import pytest
 
-from engine.backtest_config import BacktestConfig, StrategySpec
-from engine.backtest_run import run_backtest
-from engine.results import summary_table
+from engine.backtest.config import BacktestConfig, StrategySpec
+from engine.backtest.run import run_backtest
+from engine.results.summary import summary_table
 from engine.store.lake import Lake
 from engine.store.synthetic import VENUE, SynthConfig, write_synthetic
-from engine.types import to_ns
+from engine.model.time import to_ns
 from engine.venues.sim import SimConfig
 
 ROOT = Path(__file__).resolve().parents[2]

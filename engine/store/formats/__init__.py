@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store.formats import binance_ws, freqtrade, generic, okx_csv, okx_ws
 from engine.store.formats._common import Batch, Options, Parsed, Source
 

@@ -14,8 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.errors import UserError
-from engine.types import NS_PER_MS, parse_symbol
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_MS
+from engine.model.types import parse_symbol
 
 HEAD_BYTES = 1 << 16
 

@@ -16,9 +16,10 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_MS
+from engine.model.types import parse_symbol
 from engine.store.formats._common import Batch, Options, Parsed, Source
-from engine.types import NS_PER_MS, parse_symbol
 
 log = logging.getLogger("okxbot.ingest")
 NAME = "binance-ws"

@@ -16,9 +16,9 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_MS
 from engine.store.formats._common import Batch, Options, Parsed, Source, resolve, to_side
-from engine.types import NS_PER_MS
 
 NAME = "freqtrade"
 _TRADES = re.compile(r"^(?P<pair>[A-Za-z0-9]+(?:_[A-Za-z0-9]+){1,2})-trades\.json$")

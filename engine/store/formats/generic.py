@@ -15,7 +15,9 @@ import pyarrow.csv as pcsv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_DAY, NS_PER_MIN, NS_PER_S, interval_ns
+from engine.model.types import parse_symbol
 from engine.store.formats._common import (
     Batch,
     Options,
@@ -26,7 +28,6 @@ from engine.store.formats._common import (
     to_ns,
     to_side,
 )
-from engine.types import NS_PER_DAY, NS_PER_MIN, NS_PER_S, interval_ns, parse_symbol
 
 NAME = "generic"
 SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -9,7 +9,6 @@ are contracts on OKX and are converted to base currency.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -18,14 +17,13 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 
-from engine.errors import UserError
-from engine.store.formats import _okx
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_MS
 from engine.store.formats._common import Batch, Options, Parsed, Source
-from engine.types import NS_PER_MS, symbol_from_okx
+from engine.venues.okx import formats as okx
 
 log = logging.getLogger("okxbot.ingest")
 NAME = "okx-ws"
-_CANDLE = re.compile(r"^(mark-price-)?candle(\d+)([smHD])(utc)?$")
 _decode = msgspec.json.Decoder()
 
 
@@ -41,7 +39,7 @@ def parse(source: Source, options: Options) -> Parsed:
     skipped: Counter[str] = Counter()
     for recv, message in _messages(source, skipped):
         try:
-            _route(message, recv, rows, skipped)
+            okx.route(message, recv, rows, skipped)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             _malformed(source, skipped, exc, repr(message)[:80])
     batches = [_batch(source, options, key, found) for key, found in sorted(rows.items())]
@@ -82,64 +80,11 @@ def _split_prefix(line: bytes) -> tuple[int | None, bytes]:
     return None, line
 
 
-def _route(
-    message: Any, recv: int | None, rows: dict[tuple[str, str, str], list[tuple[Any, ...]]], skipped: Counter[str]
-) -> None:
-    if isinstance(message, list):  # an array of pushes on one line
-        for item in message:
-            _route(item, recv, rows, skipped)
-        return
-    if not isinstance(message, dict) or not isinstance(message.get("data"), list):
-        skipped["event" if isinstance(message, dict) and "event" in message else "other"] += 1
-        return
-    arg = message.get("arg") or {}
-    channel = arg.get("channel", "rest-trades" if "code" in message else "")
-    inst = arg.get("instId", "")
-    if channel in ("trades", "trades-all", "rest-trades"):
-        for d in message["data"]:
-            row = (int(d["ts"]) * NS_PER_MS, recv, d["tradeId"], float(d["px"]), float(d["sz"]), d["side"])
-            rows["trades", d.get("instId", inst), ""].append(row)
-    elif channel in ("bbo-tbt", "tickers"):
-        for d in message["data"]:
-            rows["quotes", d.get("instId", inst), ""].append((recv, *_quote(channel, d)))
-    elif candle := _candle(channel):
-        for d in message["data"]:
-            if d[-1] == "1":  # confirmed: the bar is closed
-                rows[candle[0], inst, candle[1]].append(tuple(d))
-    else:
-        skipped[channel or "other"] += 1
-
-
-def _candle(channel: str) -> tuple[str, str] | None:
-    """(kind, interval) of a candle channel whose bars open on UTC boundaries, else None.
-
-    OKX aligns 6H and longer bars to Hong Kong time unless the channel ends in `utc`.
-    """
-    match = _CANDLE.match(channel)
-    if match is None or (match[3] in "HD" and not match[4] and (match[3] == "D" or int(match[2]) >= 6)):
-        return None
-    return ("mark" if match[1] else "bars"), f"{match[2]}{match[3].lower()}"
-
-
-def _quote(channel: str, d: dict[str, Any]) -> tuple[int, float, float, float, float]:
-    ts = int(d["ts"]) * NS_PER_MS
-    if channel == "tickers":
-        return (
-            ts,
-            float(d["bidPx"] or "nan"),
-            float(d["askPx"] or "nan"),
-            float(d["bidSz"] or 0),
-            float(d["askSz"] or 0),
-        )
-    bid, ask = d["bids"][0], d["asks"][0]
-    return ts, float(bid[0]), float(ask[0]), float(bid[1]), float(ask[1])
-
-
 def _batch(source: Source, options: Options, key: tuple[str, str, str], found: list[tuple[Any, ...]]) -> Batch:
     kind, inst, interval = key
-    if options.venue not in (None, _okx.VENUE):
+    if options.venue not in (None, okx.VENUE):
         raise UserError(f"{source.path}: the file holds OKX messages but --venue is {options.venue!r}")
-    symbol = symbol_from_okx(inst)
+    symbol = okx.symbol_of(inst)
     if options.symbol not in (None, symbol):
         raise UserError(f"{source.path}: the file says symbol {symbol!r} but --symbol is {options.symbol!r}")
     columns = list(zip(*found, strict=True))
@@ -153,7 +98,7 @@ def _batch(source: Source, options: Options, key: tuple[str, str, str], found: l
                 "ts_recv": pa.array(recv, pa.int64()),
                 "trade_id": pa.array(ids, pa.string()),
                 "price": prices,
-                "size": _okx.base_sizes(inst, np.array(size), prices, options, where),
+                "size": okx.base_sizes(inst, np.array(size), prices, options.contract_value, where),
                 "side": pa.array([1 if s == "buy" else -1 if s == "sell" else None for s in side], pa.int8()),
             }
         )
@@ -166,22 +111,19 @@ def _batch(source: Source, options: Options, key: tuple[str, str, str], found: l
                 "ts_recv": pa.array(recv, pa.int64()),
                 "bid": bids,
                 "ask": asks,
-                "bid_size": _okx.base_sizes(inst, np.array(bid_size), bids, options, where),
-                "ask_size": _okx.base_sizes(inst, np.array(ask_size), asks, options, where),
+                "bid_size": okx.base_sizes(inst, np.array(bid_size), bids, options.contract_value, where),
+                "ask_size": okx.base_sizes(inst, np.array(ask_size), asks, options.contract_value, where),
             }
         )
     else:
         table = _candles(inst, interval, kind, columns)
-    return Batch(kind, _okx.VENUE, symbol, table)
+    return Batch(kind, okx.VENUE, symbol, table)
 
 
 def _candles(inst: str, interval: str, kind: str, columns: list[tuple[Any, ...]]) -> pa.Table:
-    # candle rows: ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm; volCcy is base currency for
-    # swaps, vol is for spot. Mark-price candles have no volume.
-    if kind == "mark":
-        volume = np.zeros(len(columns[0]))
-    else:
-        volume = np.array(columns[6 if _okx.is_swap(inst) else 5], dtype=float)
+    # candle rows: ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm
+    vol = okx.candle_volume_column(inst, kind)
+    volume = np.zeros(len(columns[0])) if vol is None else np.array(columns[vol], dtype=float)
     table = {"ts_event": pa.array([int(t) * NS_PER_MS for t in columns[0]], pa.int64())}
     for i, name in enumerate(("open", "high", "low", "close"), start=1):
         table[name] = pa.array(np.array(columns[i], dtype=float))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.runs import save_run
+from engine.results.runs import save_run
 from tests.engine.results_factory import T0, M, scenario_result
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from engine.cli import main
-from engine.strategy import STRATEGIES
+from engine.strategies.catalog import all_strategies
 
 
 def test_strategies_lists_builtins_and_research_with_params(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["strategies"]) == 0
     out = capsys.readouterr().out
-    for name, cls in STRATEGIES.items():
+    for name, cls in all_strategies().items():
         if cls.__module__.startswith(("engine.strategies", "okxbot_research_")):
             assert f"{name}: " in out
     assert "sma_trend: " in out  # research/sma_trend.py

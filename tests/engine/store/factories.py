@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from engine.types import NS_PER_DAY, NS_PER_S
+from engine.model.time import NS_PER_DAY, NS_PER_S
 
 DAY0 = 19_723 * NS_PER_DAY  # 2024-01-01T00:00:00Z
 

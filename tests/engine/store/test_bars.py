@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.cli import main
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_MIN, NS_PER_S, interval_ns
 from engine.store.bars import bars_from_arrays, bars_from_lake, bars_table, ffill_bars
 from engine.store.lake import Lake
 from engine.store.schema import BARS
-from engine.types import NS_PER_MIN, NS_PER_S, interval_ns
 from tests.engine.store.factories import DAY0, trades
 
 FREQTRADE = Path("freqtrade")

@@ -12,7 +12,7 @@ import pyarrow.csv as pcsv
 import pytest
 
 from engine.cli import main
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store.formats import Options, Source, binance_ws
 from engine.store.ingest import ingest_files, ingest_paths, merge_reports
 from engine.store.lake import Lake, WriteReport

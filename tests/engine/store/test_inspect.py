@@ -8,10 +8,10 @@ import pyarrow as pa
 import pytest
 
 from engine.cli import main
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 from engine.store.inspect import Gap, parse_duration, summarize
 from engine.store.lake import Lake
-from engine.types import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 from tests.engine.store.factories import DAY0, bars, trades
 
 HOUR = 60 * NS_PER_MIN

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_DAY, NS_PER_S
 from engine.store.lake import Lake
 from engine.store.schema import BARS, KINDS, TRADES
-from engine.types import NS_PER_DAY, NS_PER_S
 from tests.engine.store.factories import DAY0, bars, seconds, trades
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store import rows
 from tests.engine.store.factories import bars, seconds, trades
 

@@ -13,11 +13,11 @@ import pyarrow.compute as pc
 import pytest
 
 from engine.cli import main
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.types import make_instrument
 from engine.store.lake import Lake
 from engine.store.schema import BARS, FUNDING, QUOTES, TRADES
 from engine.store.synthetic import RegimeParams, SynthConfig, SynthData, generate, iter_chunks, write_synthetic
-from engine.types import make_instrument
 
 DAY = SynthConfig()  # ETH/USDT:USDT, 2024-01-01, 24 h, seed 7, 3 trades/s
 JAN_1_2024_NS = 1_704_067_200 * 10**9

@@ -11,9 +11,10 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from engine.events import NAN, Bar, ClientIdFactory, Fill, OrderStatus, OrderUpdate, Trade
-from engine.strategy import Strategy
-from engine.types import NS_PER_MIN, NS_PER_S, Liquidity, Side
+from engine.model.events import NAN, Bar, ClientIdFactory, Fill, OrderStatus, OrderUpdate, Trade
+from engine.model.time import NS_PER_MIN, NS_PER_S
+from engine.model.types import Liquidity, Side
+from engine.trading.strategy import Strategy
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_S
+from engine.strategies.catalog import build_strategy, strategy_class
 from engine.strategies.ema_cross import EmaCross
-from engine.strategy import Warmup, build_strategy, strategy_class
-from engine.types import NS_PER_S
+from engine.trading.strategy import Warmup
 from tests.engine.strategies.recording_context import RecordingContext
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import UserError
-from engine.events import OrderStatus, OrderUpdate
+from engine.model.errors import UserError
+from engine.model.events import OrderStatus, OrderUpdate
+from engine.model.types import Side
+from engine.strategies.catalog import build_strategy
 from engine.strategies.grid import Grid
-from engine.strategy import Warmup, build_strategy
-from engine.types import Side
+from engine.trading.strategy import Warmup
 from tests.engine.strategies.recording_context import RecordingContext
 
 

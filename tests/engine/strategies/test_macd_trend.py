@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
+from engine.model.time import NS_PER_MIN
+from engine.strategies.catalog import build_strategy
 from engine.strategies.macd_trend import MacdTrend
-from engine.strategy import Warmup, build_strategy
-from engine.types import NS_PER_MIN
+from engine.trading.strategy import Warmup
 from tests.engine.strategies.recording_context import RecordingContext
 
 

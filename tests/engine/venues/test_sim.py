@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from engine.clock import SimClock
-from engine.errors import ConfigError
-from engine.events import AmendOrder, CancelOrder, Fill, OrderStatus, OrderType, OrderUpdate, SubmitOrder, Trade
-from engine.types import NS_PER_MS, NS_PER_S, Instrument, Liquidity, Side, make_instrument
+from engine.model.clock import SimClock
+from engine.model.errors import ConfigError
+from engine.model.events import AmendOrder, CancelOrder, Fill, OrderStatus, OrderType, OrderUpdate, SubmitOrder, Trade
+from engine.model.time import NS_PER_MS, NS_PER_S
+from engine.model.types import Instrument, Liquidity, Side, make_instrument
 from engine.venues.sim import SimConfig, SimVenue
 
 SWAP = "ETH/USDT:USDT"

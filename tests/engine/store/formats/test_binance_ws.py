@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store import formats
 from engine.store.formats import Options, Source, binance_ws
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store.formats import Options, Source
 from engine.store.formats._common import resolve, side_from_buyer_maker, to_ns, to_side
 

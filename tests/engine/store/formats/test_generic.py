@@ -10,7 +10,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store import formats
 from engine.store.formats import Options, Source, generic
 

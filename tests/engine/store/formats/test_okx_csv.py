@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import UserError
+from engine.model.errors import UserError
 from engine.store import formats
 from engine.store.formats import Options, Source, okx_csv
 

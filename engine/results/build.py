@@ -1,0 +1,239 @@
+"""A backtest's result: its records plus the equity curves and statistics derived from them.
+
+The backtester hands over ORDERS, FILLS, LEDGER and MARKS (engine/trading/records.py); `build_result`
+derives EQUITY and the statistics (engine/results/stats.py). Series are each strategy id in config order,
+then 'portfolio' (the account: the sum of the strategies) and 'buy_and_hold' (the portfolio's
+capital invested at each symbol's first mark in equal parts, held to the end, no fees).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from engine.model.errors import ConfigError
+from engine.model.time import NS_PER_MIN
+from engine.results.stats import LedgerArrays, compute_stats, ledger_arrays, sample_cumsum
+from engine.trading.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
+
+PORTFOLIO = "portfolio"
+BUY_AND_HOLD = "buy_and_hold"
+RESERVED_SERIES = (PORTFOLIO, BUY_AND_HOLD)
+BUY_AND_HOLD_NOTE = (
+    "buy_and_hold: the portfolio's capital invested at the first mark, in equal parts across the "
+    "symbols, held to the end, no fees"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Everything a backtest produced plus what is derived from it (equity, stats)."""
+
+    run_id: str
+    config: dict[str, Any]
+    code_version: str
+    data_fingerprint: str
+    created_ns: int
+    orders: pa.Table
+    fills: pa.Table
+    ledger: pa.Table
+    marks: pa.Table
+    equity: pa.Table
+    stats: pa.Table
+
+    @property
+    def series(self) -> list[str]:
+        """Series names in report order: strategies (config order), portfolio, buy_and_hold."""
+        return series_order(self.config)
+
+
+def strategy_capital(config: Mapping[str, Any]) -> dict[str, float]:
+    """Capital per strategy id, in config order; ConfigError on a missing, bad or reserved entry."""
+    strategies = config.get("strategies")
+    if not isinstance(strategies, list) or not strategies:
+        raise ConfigError(f"config 'strategies' must be a non-empty list, got {strategies!r}")
+    out: dict[str, float] = {}
+    for i, entry in enumerate(strategies):
+        sid = entry.get("id") if isinstance(entry, Mapping) else None
+        if not isinstance(sid, str) or not sid or sid in RESERVED_SERIES or sid in out:
+            raise ConfigError(
+                f"config strategies[{i}].id must be a new name other than {RESERVED_SERIES}, got {sid!r}"
+            )
+        cap = entry.get("capital")
+        if not isinstance(cap, int | float) or not math.isfinite(cap) or cap <= 0:
+            raise ConfigError(f"config strategies[{i}].capital must be a positive number, got {cap!r}")
+        out[sid] = float(cap)
+    return out
+
+
+def series_order(config: Mapping[str, Any]) -> list[str]:
+    """Strategy ids in config order, then 'portfolio', then 'buy_and_hold'."""
+    return [*strategy_capital(config), PORTFOLIO, BUY_AND_HOLD]
+
+
+def records_table(schema: pa.Schema, rows: Sequence[Mapping[str, Any]] = ()) -> pa.Table:
+    """An Arrow table of a records schema from dicts (missing keys become nulls)."""
+    return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+def conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
+    """`table` with exactly the schema's columns, in order and types; ValueError names a gap."""
+    missing = [f for f in schema.names if f not in table.column_names]
+    if missing:
+        raise ValueError(f"{name} table lacks columns {missing}")
+    return table.select(schema.names).cast(schema)
+
+
+def _mark_prices(marks: pa.Table) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(minute grid, symbols, prices[symbol, minute]): last mark at or before each minute.
+
+    Before a symbol's first mark its first mark is used (no position can exist before it).
+    """
+    ts = np.asarray(marks.column("ts").to_numpy(), dtype=np.int64)
+    if ts.size == 0:
+        return np.zeros(0, dtype=np.int64), [], np.zeros((0, 0))
+    first, last = int(ts.min()), int(ts.max())
+    grid = first + NS_PER_MIN * np.arange(-(-(last - first) // NS_PER_MIN) + 1, dtype=np.int64)
+    sym = np.asarray(marks.column("symbol").to_numpy(zero_copy_only=False), dtype=object)
+    price = np.asarray(marks.column("price").to_numpy(), dtype=np.float64)
+    symbols = sorted(set(sym.tolist()))
+    prices = np.empty((len(symbols), grid.size))
+    for j, s in enumerate(symbols):
+        mask = sym == s
+        order = np.argsort(ts[mask], kind="stable")
+        s_ts, s_px = ts[mask][order], price[mask][order]
+        idx = np.searchsorted(s_ts, grid, side="right") - 1
+        prices[j] = s_px[np.maximum(idx, 0)]
+    return grid, symbols, prices
+
+
+def _value(
+    rows: LedgerArrays, capital: float, grid: np.ndarray, symbols: list[str], prices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(equity, positions[symbol, minute]) of the ledger rows `rows` started with `capital`."""
+    equity = capital + sample_cumsum(rows.ts, rows.cash_flow, grid)
+    positions = np.zeros((len(symbols), grid.size))
+    for j, sym in enumerate(symbols):
+        mask = rows.symbol == sym
+        positions[j] = sample_cumsum(rows.ts[mask], rows.qty[mask], grid)
+        equity += positions[j] * prices[j]
+    return equity, positions
+
+
+def _check_symbols(rows: LedgerArrays, capital: Mapping[str, float], symbols: list[str]) -> None:
+    unknown = sorted(set(rows.strategy_id.tolist()) - set(capital))
+    if unknown:
+        raise ValueError(f"ledger strategy ids {unknown} are not in the config's strategies")
+    unmarked = sorted(set(rows.symbol[rows.qty != 0].tolist()) - set(symbols))
+    if unmarked:
+        raise ValueError(f"ledger trades symbols {unmarked} that have no marks")
+
+
+def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float]) -> pa.Table:
+    """EQUITY rows at the end of every minute from the first to the last mark.
+
+    Per strategy s: capital_s + its cash flows with ts <= t + sum over symbols of position_s(t) *
+    mark(symbol, t), minutes without a trade carrying the previous mark. 'portfolio' does the same
+    on the whole account with the summed capital; 'buy_and_hold' invests that capital in equal
+    parts at each symbol's first mark. `position` is filled for single-symbol runs, else NaN.
+    """
+    grid, symbols, prices = _mark_prices(marks)
+    rows = ledger_arrays(ledger)
+    _check_symbols(rows, capital, symbols)
+    total = float(sum(capital.values()))
+    curves: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for sid, cap in capital.items():
+        curves.append((sid, *_value(rows.where(rows.strategy_id == sid), cap, grid, symbols, prices)))
+    curves.append((PORTFOLIO, *_value(rows, total, grid, symbols, prices)))
+    hold_qty = (total / len(symbols)) / prices[:, 0] if symbols else np.zeros(0)
+    hold_pos = np.repeat(hold_qty[:, None], grid.size, axis=1)
+    curves.append((BUY_AND_HOLD, (hold_pos * prices).sum(axis=0), hold_pos))
+    single = len(symbols) == 1
+    n = grid.size
+    return pa.table(
+        {
+            "ts": np.tile(grid, len(curves)),
+            "series": pa.array([name for name, _, _ in curves for _ in range(n)], pa.string()),
+            "equity": np.concatenate([eq for _, eq, _ in curves]) if curves else np.zeros(0),
+            "position": np.concatenate([pos[0] if single else np.full(n, np.nan) for _, _, pos in curves]),
+        },
+        schema=EQUITY,
+    )
+
+
+def build_result(
+    run_id: str,
+    config: dict[str, Any],
+    code_version: str,
+    data_fingerprint: str,
+    orders: pa.Table,
+    fills: pa.Table,
+    ledger: pa.Table,
+    marks: pa.Table,
+    created_ns: int | None = None,
+    conversion: pa.Table | None = None,
+) -> BacktestResult:
+    """Derive equity and stats from a run's records and bundle them (created now by default).
+
+    `conversion` (ts, price: minute marks of QUOTE/USDT) converts PnL to USDT when the quote
+    currency (config["quote"]) is not USDT.
+    """
+    capital = strategy_capital(config)
+    fills = conform(fills, FILLS, "fills")
+    ledger = conform(ledger, LEDGER, "ledger")
+    marks = conform(marks, MARKS, "marks")
+    equity = equity_curves(ledger, marks, capital)
+    return BacktestResult(
+        run_id=run_id,
+        config=config,
+        code_version=code_version,
+        data_fingerprint=data_fingerprint,
+        created_ns=time.time_ns() if created_ns is None else created_ns,
+        orders=conform(orders, ORDERS, "orders"),
+        fills=fills,
+        ledger=ledger,
+        marks=marks,
+        equity=equity,
+        stats=with_usdt_pnl(compute_stats(equity, ledger, fills, capital), equity, config, conversion),
+    )
+
+
+def with_usdt_pnl(
+    stats: pa.Table, equity: pa.Table, config: Mapping[str, Any], conversion: pa.Table | None
+) -> pa.Table:
+    """Fill stats' pnl_usdt: pnl itself for USDT quotes, else each minute's PnL at that minute's rate."""
+    column = stats.schema.get_field_index("pnl_usdt")
+    if config.get("quote", "USDT") == "USDT":
+        return stats.set_column(column, "pnl_usdt", stats.column("pnl").cast(pa.float64()))
+    if conversion is None or conversion.num_rows == 0:
+        return stats
+    conv_ts = np.asarray(conversion.column("ts").to_numpy(), dtype=np.int64)
+    conv_px = np.asarray(conversion.column("price").to_numpy(), dtype=np.float64)
+    series = np.asarray(equity.column("series").to_numpy(zero_copy_only=False), dtype=object)
+    values = []
+    for name, capital in zip(stats.column("series").to_pylist(), stats.column("capital").to_pylist(), strict=True):
+        mask = series == name
+        ts = np.asarray(equity.column("ts").to_numpy(), dtype=np.int64)[mask]
+        eq = np.asarray(equity.column("equity").to_numpy(), dtype=np.float64)[mask]
+        idx = np.maximum(np.searchsorted(conv_ts, ts, side="right") - 1, 0)
+        steps = np.diff(np.concatenate([[capital], eq]))
+        values.append(float(np.sum(steps * conv_px[idx])) if ts.size else math.nan)
+    return stats.set_column(column, "pnl_usdt", pa.array(values, pa.float64()))
+
+
+def new_run_id(config: Mapping[str, Any], created_ns: int) -> str:
+    """A run id sortable by creation second and unique: '20240101T000000-1a2b3c4d'."""
+    from engine.results.provenance import config_hash
+
+    stamp = datetime.fromtimestamp(created_ns // 1_000_000_000, tz=UTC).strftime("%Y%m%dT%H%M%S")
+    salt = f"{config_hash(config)}:{created_ns}:{os.urandom(8).hex()}"
+    return f"{stamp}-{hashlib.sha256(salt.encode()).hexdigest()[:8]}"

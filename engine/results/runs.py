@@ -1,0 +1,251 @@
+"""Backtest runs stored in DuckDB (`<data_root>/okxbot.duckdb`), and their export to files.
+
+DuckDB lets one process at a time open a database file for writing, and a notebook and the CLI
+use the store at once. So no connection is ever kept: each call opens the file, does its work in
+one transaction, and closes it; while another process holds the file, it retries with backoff
+for up to `LOCK_TIMEOUT_S`.
+
+Tables: `runs` (one row per run) and `run_orders`, `run_fills`, `run_ledger`, `run_marks`,
+`run_equity`, `run_stats`: the records' columns (engine/trading/records.py, engine/results/stats.py) plus
+`run_id` and `row_idx` (the row's place in its table, so a loaded run is the saved one).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from engine.model.errors import UserError
+from engine.results.build import BacktestResult
+from engine.results.provenance import config_hash
+from engine.results.stats import STATS
+from engine.results.summary import describe
+from engine.trading.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
+
+DB_NAME = "okxbot.duckdb"
+LOCK_TIMEOUT_S = 30.0
+RECORD_TABLES: dict[str, pa.Schema] = {
+    "orders": ORDERS,
+    "fills": FILLS,
+    "ledger": LEDGER,
+    "marks": MARKS,
+    "equity": EQUITY,
+    "stats": STATS,
+}
+EXPORT_FORMATS = ("parquet", "html")
+_DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.float64(): "DOUBLE"}
+_RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR, created_ns BIGINT, config_json VARCHAR, config_hash VARCHAR,
+    code_version VARCHAR, data_fingerprint VARCHAR, fill_model VARCHAR, venue VARCHAR,
+    strategies VARCHAR[], strategy_names VARCHAR[], symbols VARCHAR[], start_ns BIGINT, end_ns BIGINT
+)"""
+
+
+def db_path(data_root: str | Path) -> Path:
+    """The runs database file under a data root."""
+    return Path(data_root) / DB_NAME
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+@contextmanager
+def connect(data_root: str | Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection to the runs database; waits while another process holds it."""
+    path = db_path(data_root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise UserError(f"runs database {path} stayed locked for {timeout_s:g} s: {exc}") from exc
+            time.sleep(delay * random.uniform(0.5, 1.5))  # jitter: waiting processes do not retry in step
+            delay = min(delay * 2.0, 0.5)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _has_runs(con: duckdb.DuckDBPyConnection) -> bool:
+    # fetchall, not fetchone: DuckDB refuses more work on a connection with an unfinished result
+    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'runs'").fetchall()
+    return bool(rows[0][0])
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+    """Create `run_<name>`, or add the columns a newer schema has (old runs read them as NULL)."""
+    table = f"run_{name}"
+    cols = [f'"{f.name}" {_DUCK_TYPES[f.type]}' for f in schema]
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} (run_id VARCHAR, row_idx BIGINT, {', '.join(cols)})")
+    query = "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
+    have = {r[0] for r in con.execute(query, [table]).fetchall()}
+    for f in schema:
+        if f.name not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{f.name}" {_DUCK_TYPES[f.type]}')
+
+
+def _run_row(result: BacktestResult) -> list[Any]:
+    config = result.config
+    strategies = config.get("strategies") or []
+    return [
+        result.run_id,
+        result.created_ns,
+        json.dumps(config, sort_keys=True),
+        config_hash(config),
+        result.code_version,
+        result.data_fingerprint,
+        describe(config.get("fill_model")),
+        describe(config.get("venue")),
+        [str(s.get("id")) for s in strategies],
+        [str(s.get("name")) for s in strategies],
+        [str(s) for s in config.get("symbols") or []],
+        config.get("start"),
+        config.get("end"),
+    ]
+
+
+def save_run(data_root: str | Path, result: BacktestResult) -> None:
+    """Store a run (replacing a run saved before under the same id), all or nothing."""
+    staged = {name: getattr(result, name) for name in RECORD_TABLES}
+    with connect(data_root) as con, _transaction(con):
+        con.execute(_RUNS_DDL)
+        for name, schema in RECORD_TABLES.items():
+            _ensure_table(con, name, schema)
+            con.execute(f"DELETE FROM run_{name} WHERE run_id = ?", [result.run_id])
+        con.execute("DELETE FROM runs WHERE run_id = ?", [result.run_id])
+        con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * 13)})", _run_row(result))
+        for name, table in staged.items():
+            n = table.num_rows
+            rows = table.add_column(0, "run_id", pa.array([result.run_id] * n, pa.string()))
+            rows = rows.add_column(1, "row_idx", pa.array(range(n), pa.int64()))
+            con.register("staged_rows", rows)
+            con.execute(f"INSERT INTO run_{name} BY NAME SELECT * FROM staged_rows")
+            con.unregister("staged_rows")
+
+
+_LIST_SQL = """
+SELECT r.run_id, r.created_ns, r.code_version, r.data_fingerprint, r.fill_model, r.venue,
+       r.strategies, r.strategy_names, r.symbols, r.start_ns, r.end_ns, r.config_hash,
+       s.pnl, s.total_return, s.sharpe, s.max_drawdown
+FROM runs r LEFT JOIN run_stats s ON s.run_id = r.run_id AND s.series = 'portfolio'
+ORDER BY r.created_ns DESC, r.run_id DESC
+LIMIT ?"""
+
+
+def list_runs(data_root: str | Path, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest `limit` runs, newest first, with the portfolio's pnl, return, sharpe, drawdown."""
+    if not db_path(data_root).is_file():
+        return []
+    with connect(data_root) as con:
+        if not _has_runs(con):
+            return []
+        cursor = con.execute(_LIST_SQL, [int(limit)])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """The one stored id starting with `run_id`; UserError when none or several do."""
+    if not run_id:
+        raise UserError("run id must not be empty")
+    found: list[str] = []
+    if _has_runs(con):
+        query = "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id"
+        found = [r[0] for r in con.execute(query, [run_id]).fetchall()]
+    if run_id in found:
+        return run_id
+    if not found:
+        raise UserError(f"unknown run id {run_id!r} (see `okxbot runs list`)")
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise UserError(f"ambiguous run id {run_id!r}: {len(found)} runs match ({shown})")
+    return found[0]
+
+
+def _read_table(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema, run_id: str) -> pa.Table:
+    cols = ", ".join(f'"{f}"' for f in schema.names)
+    query = f"SELECT {cols} FROM run_{name} WHERE run_id = ? ORDER BY row_idx"
+    return con.sql(query, params=[run_id]).to_arrow_table().cast(schema)
+
+
+def load_run(data_root: str | Path, run_id: str) -> BacktestResult:
+    """A stored run by id or unique id prefix; UserError naming the id when unknown or ambiguous."""
+    if not db_path(data_root).is_file():
+        raise UserError(f"unknown run id {run_id!r}: no runs database at {db_path(data_root)}")
+    with connect(data_root) as con:
+        rid = _resolve(con, run_id)
+        (row,) = con.execute(
+            "SELECT config_json, code_version, data_fingerprint, created_ns FROM runs WHERE run_id = ?", [rid]
+        ).fetchall()
+        tables = {name: _read_table(con, name, schema, rid) for name, schema in RECORD_TABLES.items()}
+    return BacktestResult(
+        run_id=rid,
+        config=json.loads(row[0]),
+        code_version=row[1],
+        data_fingerprint=row[2],
+        created_ns=int(row[3]),
+        **tables,
+    )
+
+
+def export_run(
+    result: BacktestResult, out_dir: str | Path, formats: Sequence[str] = EXPORT_FORMATS
+) -> list[Path]:
+    """Write `<out_dir>/<run_id>/`: one Parquet file per table, config.json and run.json
+    ('parquet'), and report.html ('html'). Returns the files written."""
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown or not formats:
+        raise UserError(f"export format must be among {EXPORT_FORMATS}, got {list(formats)!r}")
+    import pyarrow.parquet as pq
+
+    out = Path(out_dir) / result.run_id
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if "parquet" in formats:
+        for name in RECORD_TABLES:
+            path = out / f"{name}.parquet"
+            pq.write_table(getattr(result, name), path)
+            written.append(path)
+        meta = {
+            "run_id": result.run_id,
+            "created_ns": result.created_ns,
+            "code_version": result.code_version,
+            "data_fingerprint": result.data_fingerprint,
+            "config_hash": config_hash(result.config),
+        }
+        for name, doc in (("config.json", result.config), ("run.json", meta)):
+            (out / name).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            written.append(out / name)
+    if "html" in formats:
+        from engine.results.report import write_html
+
+        written.append(write_html(result, out / "report.html"))
+    return written

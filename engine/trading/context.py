@@ -1,0 +1,54 @@
+"""The Context a strategy trades through; one per strategy, backed by the engine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.model.events import NAN
+from engine.model.types import Side
+
+if TYPE_CHECKING:
+    from engine.trading.engine import TradingEngine
+
+
+class StrategyContext:
+    """Implements engine.trading.strategy.Context for one strategy on its primary symbol."""
+
+    __slots__ = ("_engine", "strategy_id", "symbol")
+
+    def __init__(self, engine: TradingEngine, strategy_id: str, symbol: str) -> None:
+        self._engine = engine
+        self.strategy_id = strategy_id
+        self.symbol = symbol
+
+    @property
+    def trading(self) -> bool:
+        """False during warm-up: targets are remembered, orders are not sent."""
+        return self._engine.trading
+
+    def now(self) -> int:
+        return self._engine.clock.ts
+
+    def position(self, symbol: str | None = None) -> float:
+        return self._engine.portfolio.strategy_position(self.strategy_id, symbol or self.symbol)
+
+    def set_target(self, target: float, symbol: str | None = None) -> None:
+        self._engine.signal(self.strategy_id, symbol or self.symbol, target)
+
+    def submit_limit(
+        self, side: Side, size: float, price: float, symbol: str | None = None, post_only: bool = False
+    ) -> str:
+        return self._engine.submit_own(self.strategy_id, symbol or self.symbol, side, size, price, post_only)
+
+    def cancel(self, client_id: str) -> None:
+        self._engine.cancel_own(self.strategy_id, client_id)
+
+    def amend(self, client_id: str, price: float = NAN, size: float = NAN) -> None:
+        self._engine.amend_own(self.strategy_id, client_id, price, size)
+
+    def open_orders(self, symbol: str | None = None) -> list[str]:
+        orders = self._engine.oms.open_orders(symbol=symbol, strategy_id=self.strategy_id)
+        return [o.client_id for o in orders]
+
+    def log(self, message: str) -> None:
+        self._engine.log(self.strategy_id, message)

@@ -1,0 +1,259 @@
+"""The trading engine: strategies, portfolio netting, risk, OMS and execution wired on one bus.
+
+The same object runs a backtest (SimClock + replay + SimVenue), paper trading (live feed +
+SimVenue) and live trading (live feed + a real venue); only the clock, the data source and the
+venue change. Flow: Signal -> portfolio target -> execution plan -> SubmitOrder -> risk -> OMS
+-> venue -> OrderUpdate/Fill -> OMS -> sub-ledger allocation -> strategy.on_order_update.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+
+from engine.model.bus import EventBus
+from engine.model.events import (
+    AmendOrder,
+    CancelOrder,
+    ClientIdFactory,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Signal,
+    SubmitOrder,
+)
+from engine.model.types import Instrument, Side
+from engine.trading.context import StrategyContext
+from engine.trading.execution import Immediate
+from engine.trading.oms import OrderManager
+from engine.trading.portfolio import PortfolioManager
+from engine.trading.ports import Clock, PriceSource, Venue
+from engine.trading.recorder import Recorder
+from engine.trading.risk import RiskEngine, RiskLimits, RiskState
+from engine.trading.strategy import Strategy
+
+log = logging.getLogger("okxbot.engine")
+
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Account-level settings of one engine."""
+
+    account: str = "main"
+    client_prefix: str = "ob"
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    capital: float = 10_000.0  # quote currency the account starts with (margin and spot checks)
+
+
+class TradingEngine:
+    """Runs strategies against one venue account."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        instruments: Mapping[str, Instrument],
+        clock: Clock,
+        prices: PriceSource,
+    ) -> None:
+        self.config = config
+        self.instruments = dict(instruments)
+        self.clock = clock
+        self.prices = prices
+        self.bus = EventBus()
+        self.portfolio = PortfolioManager(config.account)
+        self.risk = RiskEngine(config.limits, self.instruments)
+        self.oms = OrderManager()
+        self.execution = Immediate()
+        self.ids = ClientIdFactory(config.client_prefix)
+        self.recorder = Recorder()
+        self.venue: Venue | None = None
+        self.trading = True
+        self.strategies: dict[str, Strategy] = {}
+        self.contexts: dict[str, StrategyContext] = {}
+        # Symbols whose targets changed during the current event; `end_event` plans them. The
+        # driver tests it (a dict, falsy when empty) after every event before calling end_event.
+        self.unplanned: dict[str, None] = {}
+        self.bus.subscribe(Signal, self._on_signal)
+        self.bus.subscribe(SubmitOrder, self._on_submit)
+        self.bus.subscribe(CancelOrder, self._on_cancel)
+        self.bus.subscribe(AmendOrder, self._on_amend)
+        self.bus.subscribe(OrderUpdate, self._on_update)
+
+    # -- set-up ---------------------------------------------------------------------------
+    def attach(self, venue: Venue) -> None:
+        """Send orders to `venue`; it reports back through `self.bus.publish`."""
+        self.venue = venue
+
+    def add_strategy(self, strategy_id: str, strategy: Strategy, symbol: str) -> StrategyContext:
+        """Register a strategy trading `symbol` (its primary symbol)."""
+        if strategy_id in self.strategies:
+            raise ValueError(f"strategy id {strategy_id!r} is used twice")
+        self.strategies[strategy_id] = strategy
+        self.portfolio.register(strategy_id)
+        ctx = StrategyContext(self, strategy_id, symbol)
+        self.contexts[strategy_id] = ctx
+        return ctx
+
+    def start(self) -> None:
+        """Call every strategy's on_start."""
+        for sid, strategy in self.strategies.items():
+            strategy.on_start(self.contexts[sid])
+
+    def stop(self) -> None:
+        """Call every strategy's on_stop (a grid cancels its orders there)."""
+        for strategy in self.strategies.values():
+            strategy.on_stop()
+
+    def begin_trading(self) -> None:
+        """End of warm-up: execute the targets the strategies set while warming up."""
+        self.trading = True
+        self.unplanned.clear()
+        for symbol in sorted({s for (_sid, s) in self._targets()}):
+            self._reconcile(symbol)
+
+    def end_event(self) -> None:
+        """Plan the orders for the targets set during the event just dispatched, one symbol at a time.
+
+        Planning once per event nets the targets the strategies set at the same instant (A +1,
+        B -0.5 send one buy of 0.5, not a buy of 1 and its correction). The driver (replay, live
+        runner) calls it after each event's callbacks.
+        """
+        while self.unplanned:
+            symbol = next(iter(self.unplanned))
+            del self.unplanned[symbol]
+            self._reconcile(symbol)
+
+    # -- strategy-facing --------------------------------------------------------------------
+    def signal(self, strategy_id: str, symbol: str, target: float) -> None:
+        """A strategy's new target position."""
+        self.bus.publish(Signal(strategy_id, symbol, float(target), self.clock.ts))
+
+    def submit_own(
+        self, strategy_id: str, symbol: str, side: Side, size: float, price: float, post_only: bool
+    ) -> str:
+        """A strategy's own limit order (not netted); returns its client order id, '' in warm-up."""
+        if not self.trading:
+            return ""
+        cid = self.ids.next()
+        self.bus.publish(SubmitOrder(cid, symbol, Side(side), float(size), OrderType.LIMIT, self.clock.ts,
+                                     float(price), strategy_id, post_only))
+        return cid
+
+    def cancel_own(self, strategy_id: str, client_id: str) -> None:
+        """Cancel one of the strategy's own orders."""
+        order = self.oms.get(client_id)
+        if order.strategy_id != strategy_id:
+            raise ValueError(f"order {client_id} does not belong to strategy {strategy_id}")
+        if order.is_open:
+            self.bus.publish(CancelOrder(client_id, order.symbol, self.clock.ts))
+
+    def amend_own(self, strategy_id: str, client_id: str, price: float, size: float) -> None:
+        """Amend one of the strategy's own orders."""
+        order = self.oms.get(client_id)
+        if order.strategy_id != strategy_id:
+            raise ValueError(f"order {client_id} does not belong to strategy {strategy_id}")
+        if order.is_open:  # it may have filled or been canceled on this very event
+            self.bus.publish(AmendOrder(client_id, order.symbol, self.clock.ts, price, size))
+
+    def log(self, strategy_id: str, message: str) -> None:
+        log.info("%s: %s", strategy_id, message)
+
+    # -- funding ------------------------------------------------------------------------------
+    def funding(self, symbol: str, rate: float, mark: float) -> None:
+        """A funding instant: the venue settles the account, the portfolio splits it by strategy."""
+        if self.venue is not None and hasattr(self.venue, "apply_funding"):
+            self.venue.apply_funding(symbol, rate, mark)
+        self.recorder.allocations(self.portfolio.apply_funding(symbol, rate, mark, self.clock.ts))
+
+    # -- bus handlers ---------------------------------------------------------------------------
+    def _on_signal(self, sig: Signal) -> None:
+        self.portfolio.set_target(sig.strategy_id, sig.symbol, sig.target)
+        if self.trading:
+            self.unplanned[sig.symbol] = None
+
+    def _reconcile(self, symbol: str) -> None:
+        working = self.oms.open_orders(symbol=symbol, strategy_id="")
+        gap = self.portfolio.gap(symbol)
+        price = self.prices.last_price(symbol)
+        plan = self.execution.plan(self.instruments[symbol], gap, working, price)
+        ts = self.clock.ts
+        for cid in plan.cancel:
+            self.bus.publish(CancelOrder(cid, symbol, ts))
+        if plan.side is not None:
+            self.bus.publish(SubmitOrder(self.ids.next(), symbol, plan.side, plan.size, OrderType.MARKET, ts))
+        elif not working and not plan.cancel and math.isfinite(price):
+            self.recorder.allocations(self.portfolio.cross(symbol, price, ts))
+
+    def _on_submit(self, cmd: SubmitOrder) -> None:
+        self.recorder.order_decided(cmd.client_id, self.clock.seq)
+        decision = self.risk.check(cmd, self._risk_state(cmd.symbol))
+        if decision.accepted and decision.size != cmd.size:
+            cmd = msgspec.structs.replace(cmd, size=decision.size)
+        self.oms.submit(cmd)
+        if not decision.accepted:
+            self.bus.publish(OrderUpdate(cmd.client_id, cmd.symbol, OrderStatus.REJECTED, cmd.ts,
+                                         reason=f"risk: {decision.reason}"))
+            return
+        assert self.venue is not None, "no venue attached"
+        self.venue.submit(cmd)
+
+    def _on_cancel(self, cmd: CancelOrder) -> None:
+        assert self.venue is not None, "no venue attached"
+        self.venue.cancel(cmd)
+
+    def _on_amend(self, cmd: AmendOrder) -> None:
+        assert self.venue is not None, "no venue attached"
+        self.oms.amend(cmd)
+        self.venue.amend(cmd)
+
+    def _on_update(self, update: OrderUpdate) -> None:
+        applied = self.oms.apply_update(update)
+        if applied.ignored:  # a resend after a reconnect: nothing new to book
+            return
+        order, fill = applied.order, applied.fill
+        if fill is not None:
+            self.recorder.fill(fill, order.strategy_id, self.clock.seq)
+            self.recorder.allocations(self.portfolio.allocate_fill(fill, owner=order.strategy_id))
+        if order.strategy_id:
+            owner = self.strategies.get(order.strategy_id)
+            if owner is not None:
+                owner.on_order_update(update)
+        elif self.trading and self._needs_reconcile(update.status, order.symbol):
+            self._reconcile(order.symbol)
+
+    def _needs_reconcile(self, status: OrderStatus, symbol: str) -> bool:
+        """After a cancel the gap is open again; after a fill only if targets moved meanwhile."""
+        if status is OrderStatus.CANCELED:
+            return True
+        return status is OrderStatus.FILLED and abs(self.portfolio.gap(symbol)) > 1e-12
+
+    # -- state ----------------------------------------------------------------------------------
+    def _risk_state(self, symbol: str) -> RiskState:
+        price = self.prices.last_price(symbol)
+        open_orders = self.oms.open_orders(symbol=symbol)
+        return RiskState(
+            position=self.portfolio.position(symbol),
+            price=price,
+            equity=self.equity(),
+            ts=self.clock.ts,
+            open_buy=sum(o.remaining for o in open_orders if o.side is Side.BUY),
+            open_sell=sum(o.remaining for o in open_orders if o.side is Side.SELL),
+        )
+
+    def equity(self) -> float:
+        """Account equity: capital plus every symbol's PnL at the last prices."""
+        total = self.config.capital
+        for symbol in self.instruments:
+            price = self.prices.last_price(symbol)
+            if math.isfinite(price):
+                total += self.portfolio.account_equity(symbol, price)
+        return total
+
+    def _targets(self) -> list[tuple[str, str]]:
+        return [(sid, sym) for sid in self.strategies for sym in self.instruments
+                if self.portfolio.target(sid, sym) is not None]

@@ -1,0 +1,104 @@
+"""Collects a session's orders, fills and ledger rows as they happen, and turns them into tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from engine.model.events import Fill
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from engine.trading.oms import Order
+    from engine.trading.portfolio import Allocation
+
+
+class Recorder:
+    """Append-only columns of fills and ledger rows, plus the replay index each order was decided on."""
+
+    def __init__(self) -> None:
+        self.decided: dict[str, int] = {}
+        self.fills: list[tuple[Fill, str, int]] = []
+        self.ledger: list[Allocation] = []
+
+    def order_decided(self, client_id: str, seq: int) -> None:
+        """Remember on which replay event an order was decided."""
+        self.decided[client_id] = seq
+
+    def fill(self, fill: Fill, strategy_id: str, event_seq: int) -> None:
+        """Record a venue fill (its owner strategy, '' for netted) and the event that filled it."""
+        self.fills.append((fill, strategy_id, event_seq))
+
+    def allocations(self, rows: Iterable[Allocation]) -> None:
+        """Record sub-ledger rows."""
+        self.ledger.extend(rows)
+
+    def orders_table(self, orders: Iterable[Order]) -> pa.Table:
+        """All orders with their final state (engine/trading/records.py ORDERS)."""
+        import pyarrow as pa
+
+        from engine.trading.records import ORDERS
+
+        rows = list(orders)
+        cols = {
+            "client_id": [o.client_id for o in rows],
+            "strategy_id": [o.strategy_id for o in rows],
+            "symbol": [o.symbol for o in rows],
+            "side": [int(o.side) for o in rows],
+            "order_type": [o.order_type.value for o in rows],
+            "size": [o.size for o in rows],
+            "price": [o.price for o in rows],
+            "ts_created": [o.ts_created for o in rows],
+            "decide_seq": [self.decided.get(o.client_id, -1) for o in rows],
+            "status": [o.status.value for o in rows],
+            "filled_size": [o.filled_size for o in rows],
+            "avg_price": [o.avg_price for o in rows],
+            "reason": [o.reason for o in rows],
+        }
+        return pa.table(cols, schema=ORDERS)
+
+    def fills_table(self) -> pa.Table:
+        """Every venue fill in order (engine/trading/records.py FILLS)."""
+        import pyarrow as pa
+
+        from engine.trading.records import FILLS
+
+        f = self.fills
+        cols = {
+            "seq": list(range(len(f))),
+            "ts": [x[0].ts for x in f],
+            "client_id": [x[0].client_id for x in f],
+            "strategy_id": [x[1] for x in f],
+            "symbol": [x[0].symbol for x in f],
+            "side": [int(x[0].side) for x in f],
+            "price": [x[0].price for x in f],
+            "size": [x[0].size for x in f],
+            "fee": [x[0].fee for x in f],
+            "liquidity": [x[0].liquidity.value for x in f],
+            "trade_id": [x[0].trade_id for x in f],
+            "event_seq": [x[2] for x in f],
+            "decide_seq": [self.decided.get(x[0].client_id, -1) for x in f],
+        }
+        return pa.table(cols, schema=FILLS)
+
+    def ledger_table(self) -> pa.Table:
+        """Every sub-ledger row in order (engine/trading/records.py LEDGER)."""
+        import pyarrow as pa
+
+        from engine.trading.records import LEDGER
+
+        rows = self.ledger
+        cols = {
+            "seq": list(range(len(rows))),
+            "ts": [r.ts for r in rows],
+            "strategy_id": [r.strategy_id for r in rows],
+            "symbol": [r.symbol for r in rows],
+            "kind": [r.kind for r in rows],
+            "qty": [r.qty for r in rows],
+            "price": [r.price for r in rows],
+            "fee": [r.fee for r in rows],
+            "cash_flow": [r.cash_flow for r in rows],
+            "client_id": [r.client_id for r in rows],
+        }
+        return pa.table(cols, schema=LEDGER)

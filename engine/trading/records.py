@@ -1,0 +1,75 @@
+"""Arrow schemas of a backtest's (and later a live session's) records.
+
+The backtester produces orders, fills, ledger and marks; `engine.results.build` derives equity
+and statistics from them; `engine.results.runs` stores all of them in DuckDB.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+ORDERS = pa.schema(
+    [
+        ("client_id", pa.string()),
+        ("strategy_id", pa.string()),  # '' for a netted portfolio order
+        ("symbol", pa.string()),
+        ("side", pa.int8()),
+        ("order_type", pa.string()),
+        ("size", pa.float64()),  # base currency, after rounding to the venue's lot
+        ("price", pa.float64()),  # NaN for market orders
+        ("ts_created", pa.int64()),
+        ("decide_seq", pa.int64()),  # replay index of the event on which the order was decided
+        ("status", pa.string()),  # final status
+        ("filled_size", pa.float64()),
+        ("avg_price", pa.float64()),
+        ("reason", pa.string()),  # why rejected or canceled
+    ]
+)
+
+FILLS = pa.schema(
+    [
+        ("seq", pa.int64()),  # order of fills in the run
+        ("ts", pa.int64()),
+        ("client_id", pa.string()),
+        ("strategy_id", pa.string()),
+        ("symbol", pa.string()),
+        ("side", pa.int8()),
+        ("price", pa.float64()),
+        ("size", pa.float64()),
+        ("fee", pa.float64()),  # quote currency, positive = cost
+        ("liquidity", pa.string()),  # maker | taker
+        ("trade_id", pa.string()),  # the tape trade that filled it
+        ("event_seq", pa.int64()),  # replay index of that trade
+        ("decide_seq", pa.int64()),
+    ]
+)
+
+# One row per change of a strategy's sub-ledger: its share of a fill, an internal cross between
+# strategies at a fill's price, or a funding payment. Summed over strategies it is the account.
+LEDGER = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("ts", pa.int64()),
+        ("strategy_id", pa.string()),
+        ("symbol", pa.string()),
+        ("kind", pa.string()),  # fill | cross | funding
+        ("qty", pa.float64()),  # signed base currency (0 for funding)
+        ("price", pa.float64()),
+        ("fee", pa.float64()),
+        ("cash_flow", pa.float64()),  # quote currency: -qty*price - fee, or the funding payment
+        ("client_id", pa.string()),
+    ]
+)
+
+# The last trade price of each symbol at the end of each minute that has one (returns are per
+# minute, marked at the last trade). `ts` is the minute's end.
+MARKS = pa.schema([("ts", pa.int64()), ("symbol", pa.string()), ("price", pa.float64())])
+
+EQUITY = pa.schema(
+    [
+        ("ts", pa.int64()),
+        ("series", pa.string()),  # a strategy id, 'portfolio', or 'buy_and_hold'
+        ("equity", pa.float64()),  # quote currency
+        ("position", pa.float64()),  # base currency (single-symbol runs; NaN otherwise)
+    ]
+)

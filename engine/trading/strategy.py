@@ -1,0 +1,212 @@
+"""The Strategy interface and its declared parameters.
+
+A strategy reacts to market events (`on_tick`, `on_quote`, `on_bar`, `on_funding`) and to its own
+orders (`on_order_update`). It trades by setting a target position with `ctx.set_target` (netted
+with the other strategies on the symbol) or, when it needs resting orders at its own prices, by
+placing them itself with `ctx.submit_limit`. The same object runs in backtest, paper and live.
+Looking strategies up by name is the catalog's job (`engine.strategies.catalog`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
+
+from engine.model.errors import UserError
+from engine.model.events import NAN, Bar, Funding, OrderUpdate, Quote, Trade
+from engine.model.types import Side
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Param(Generic[T]):
+    """A declared strategy parameter: type from the default, a range or choices.
+
+    The range [low, high] is inclusive; `open_low` excludes `low` itself (a size that must be
+    > 0 is `Param(1.0, low=0.0, open_low=True)`). Declared on the class
+    (`fast = Param(20, low=2, high=500)`), it reads as its value on an instance: the base class
+    stores the coerced value in the instance, which shadows this (non-data) descriptor, and
+    type checkers see `self.fast` as an int.
+    """
+
+    default: T
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+    doc: str = ""
+    log: bool = False  # search on a log scale when optimising
+    open_low: bool = False  # the value must be > low, not >= low
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    @overload
+    def __get__(self, instance: None, owner: Any) -> Param[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: Any) -> T: ...
+    def __get__(self, instance: object | None, owner: Any) -> Param[T] | T:
+        return self if instance is None else self.default
+
+    def coerce(self, name: str, owner: str, value: Any) -> Any:
+        """Return `value` converted to this parameter's type, or raise a UserError naming it."""
+        kind = self.type
+        try:
+            if kind is bool and isinstance(value, str):
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(value)
+                out: Any = value.lower() in ("1", "true", "yes")
+            elif kind is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            elif kind is int and isinstance(value, str):
+                out = int(float(value)) if float(value).is_integer() else int(value)
+            else:
+                out = kind(value)
+        except (TypeError, ValueError):
+            raise UserError(
+                f"parameter {name!r} of strategy {owner!r}: {value!r} is not a {kind.__name__}"
+            ) from None
+        if isinstance(out, float) and not math.isfinite(out):
+            raise UserError(f"parameter {name!r} of strategy {owner!r}: {value!r} is not finite")
+        if self.choices is not None and out not in self.choices:
+            raise UserError(
+                f"parameter {name!r} of strategy {owner!r}: {out!r} is not one of {list(self.choices)}"
+            )
+        if kind in (int, float) and not self.contains(out):
+            raise UserError(
+                f"parameter {name!r} of strategy {owner!r}: {out!r} is outside its range {self.range_text()}"
+            )
+        return out
+
+    def contains(self, value: float) -> bool:
+        """Whether a number lies in the declared range."""
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return (lo < value if self.open_low else lo <= value) and value <= hi
+
+    def range_text(self) -> str:
+        """The declared range as text: `[2, 500]`, `(0, inf]`."""
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return f"{'(' if self.open_low else '['}{lo:g}, {hi:g}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Warmup:
+    """History a strategy needs before it may trade: a number of trades and/or of bars."""
+
+    ticks: int = 0
+    bars: int = 0
+
+
+class Context(Protocol):
+    """What the engine offers a strategy. Implemented by the engine for backtest, paper and live."""
+
+    strategy_id: str
+    symbol: str
+
+    @property
+    def trading(self) -> bool: ...
+    def now(self) -> int: ...
+    def position(self, symbol: str | None = None) -> float: ...
+    def set_target(self, target: float, symbol: str | None = None) -> None: ...
+    def submit_limit(
+        self, side: Side, size: float, price: float, symbol: str | None = None,
+        post_only: bool = False,
+    ) -> str: ...
+    def cancel(self, client_id: str) -> None: ...
+    def amend(self, client_id: str, price: float = NAN, size: float = NAN) -> None: ...
+    def open_orders(self, symbol: str | None = None) -> list[str]: ...
+    def log(self, message: str) -> None: ...
+
+
+STRATEGIES: dict[str, type[Strategy]] = {}
+
+
+class Strategy:
+    """Base class of all strategies. Subclasses declare `name`, `Param`s and the callbacks they use.
+
+    Parameters become instance attributes of the declared type. `ordered` names parameters that
+    must strictly increase in that order (`("fast", "slow")`); `validate` checks any other
+    relation. `bar_interval` (for example "1m") asks for bars built from trades; override
+    `warmup` to declare the history needed and `reset` to set the state a run starts from.
+    """
+
+    name: ClassVar[str] = ""
+    params: ClassVar[dict[str, Param[Any]]] = {}
+    ordered: ClassVar[tuple[str, ...]] = ()
+    bar_interval: str | None = None
+    ctx: Context
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        merged: dict[str, Param[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update({k: v for k, v in vars(klass).items() if isinstance(v, Param)})
+        cls.params = merged
+        if cls.__dict__.get("name"):
+            STRATEGIES[cls.name] = cls
+
+    def __init__(self, **params: Any) -> None:
+        owner = self.name or type(self).__name__
+        for key in params:
+            if key not in self.params:
+                known = ", ".join(sorted(self.params)) or "none"
+                raise UserError(f"strategy {owner!r} has no parameter {key!r} (it has: {known})")
+        for key, spec in self.params.items():
+            value = params.get(key, spec.default)
+            setattr(self, key, spec.coerce(key, owner, value))
+        for low, high in zip(self.ordered, self.ordered[1:], strict=False):
+            a, b = getattr(self, low), getattr(self, high)
+            if not a < b:
+                raise UserError(
+                    f"strategy {owner!r}: parameter {low!r} ({a:g}) must be smaller than parameter {high!r} ({b:g})"
+                )
+        self.validate()
+        self.reset()
+
+    # -- declarations -------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check relations between parameters beyond `ordered`; raise UserError naming them."""
+
+    def reset(self) -> None:
+        """Set the state a run starts from (called after the parameters are set, and in on_start)."""
+
+    def warmup(self) -> Warmup:
+        """History needed before the first trade."""
+        return Warmup()
+
+    def param_values(self) -> dict[str, Any]:
+        """The current parameter values."""
+        return {k: getattr(self, k) for k in self.params}
+
+    @classmethod
+    def uses(cls, callback: str) -> bool:
+        """Whether this class overrides `callback` (the engine only dispatches what is used)."""
+        return getattr(cls, callback) is not getattr(Strategy, callback)
+
+    # -- callbacks ------------------------------------------------------------------------
+    def on_start(self, ctx: Context) -> None:
+        """Called once before the first event: keeps `ctx` for trading, then `reset()`s the state."""
+        self.ctx = ctx
+        self.reset()
+
+    def on_tick(self, tick: Trade) -> None:
+        """A trade on a subscribed symbol."""
+
+    def on_quote(self, quote: Quote) -> None:
+        """A best bid/ask change."""
+
+    def on_bar(self, bar: Bar) -> None:
+        """A completed bar of `bar_interval`."""
+
+    def on_funding(self, funding: Funding) -> None:
+        """A funding instant of a perpetual."""
+
+    def on_order_update(self, update: OrderUpdate) -> None:
+        """A change of one of this strategy's own orders, or a fill allocated to it."""
+
+    def on_stop(self) -> None:
+        """Called once after the last event."""
