@@ -25,6 +25,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
@@ -32,9 +33,11 @@ bench: $(STAMP)
 notebook: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+# Keeps every pin of the current lock (-c) and resolves only what is new in requirements.in;
+# delete a package's line from requirements.lock to let it move.
 lock:
 	rm -rf /tmp/okxbot-lock && $(PY) -m venv /tmp/okxbot-lock
-	/tmp/okxbot-lock/bin/pip install --quiet -r requirements.in
+	/tmp/okxbot-lock/bin/pip install --quiet -r requirements.in -c requirements.lock
 	(echo "# Pinned environment for CPython 3.11, resolved from requirements.in by 'make lock'. Do not edit by hand."; \
 	 /tmp/okxbot-lock/bin/pip freeze) > requirements.lock
 

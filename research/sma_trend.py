@@ -6,8 +6,7 @@ Any module under research/ is imported when a strategy name is looked up, so
 
 from __future__ import annotations
 
-from engine.model.events import Bar
-from engine.trading.strategy import Context, Param, Strategy, Warmup
+from engine import Bar, Param, Strategy, Warmup
 
 
 class SmaTrend(Strategy):
@@ -15,14 +14,13 @@ class SmaTrend(Strategy):
 
     name = "sma_trend"
     slow = Param(50, low=5, high=1000, doc="SMA length in bars")
-    size = Param(1.0, low=0.0, doc="position in base currency")
+    size = Param(1.0, low=0.0, open_low=True, doc="position in base currency")
     bar_interval = "1m"
 
     def warmup(self) -> Warmup:
         return Warmup(bars=self.slow)
 
-    def on_start(self, ctx: Context) -> None:
-        super().on_start(ctx)
+    def reset(self) -> None:
         self.closes: list[float] = []
 
     def on_bar(self, bar: Bar) -> None:

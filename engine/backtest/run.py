@@ -15,8 +15,8 @@ from engine.backtest.runner import Backtest
 from engine.model.time import NS_PER_DAY, NS_PER_MIN
 from engine.model.types import parse_symbol
 from engine.results.build import BacktestResult, build_result, new_run_id
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
 from engine.store.lake import Lake
-from engine.trading.records import MARKS
 
 
 def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
@@ -38,9 +38,9 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         config,
         code_version(),
         source.fingerprint(bt.windows_start),
-        bt.engine.recorder.orders_table(bt.engine.oms.orders()),
-        bt.engine.recorder.fills_table(),
-        bt.engine.recorder.ledger_table(),
+        pa.table(bt.engine.recorder.orders_columns(bt.engine.oms.orders()), schema=ORDERS),
+        pa.table(bt.engine.recorder.fills_columns(), schema=FILLS),
+        pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER),
         marks_table(bt.marks),
         created,
         conversion,
@@ -81,7 +81,7 @@ def check_accounts(bt: Backtest) -> None:
 
 
 def marks_table(marks: list[tuple[np.ndarray, str, np.ndarray]]) -> pa.Table:
-    """Minute marks of every symbol, in time order (engine/trading/records.py MARKS)."""
+    """Minute marks of every symbol, in time order (engine/results/records.py MARKS)."""
     if not marks:
         return MARKS.empty_table()
     ts = np.concatenate([m[0] for m in marks])

@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
         for key, spec in cls.params.items():
             if spec.choices is not None:
                 space = "one of " + ", ".join(map(str, spec.choices))
+            elif spec.type is bool:
+                space = "true or false"
             else:
-                lo = "-inf" if spec.low is None else f"{spec.low:g}"
-                hi = "inf" if spec.high is None else f"{spec.high:g}"
-                space = f"[{lo}, {hi}]"
+                space = spec.range_text()
             print(f"    {key:<14} {spec.type.__name__:<6} default {spec.default!s:<8} {space:<22} {spec.doc}")
     return 0

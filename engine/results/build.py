@@ -1,6 +1,6 @@
 """A backtest's result: its records plus the equity curves and statistics derived from them.
 
-The backtester hands over ORDERS, FILLS, LEDGER and MARKS (engine/trading/records.py); `build_result`
+The backtester hands over ORDERS, FILLS, LEDGER and MARKS (engine/results/records.py); `build_result`
 derives EQUITY and the statistics (engine/results/stats.py). Series are each strategy id in config order,
 then 'portfolio' (the account: the sum of the strategies) and 'buy_and_hold' (the portfolio's
 capital invested at each symbol's first mark in equal parts, held to the end, no fees).
@@ -22,8 +22,8 @@ import pyarrow as pa
 
 from engine.model.errors import ConfigError
 from engine.model.time import NS_PER_MIN
+from engine.results.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
 from engine.results.stats import LedgerArrays, compute_stats, ledger_arrays, sample_cumsum
-from engine.trading.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
 
 PORTFOLIO = "portfolio"
 BUY_AND_HOLD = "buy_and_hold"

@@ -6,7 +6,7 @@ one transaction, and closes it; while another process holds the file, it retries
 for up to `LOCK_TIMEOUT_S`.
 
 Tables: `runs` (one row per run) and `run_orders`, `run_fills`, `run_ledger`, `run_marks`,
-`run_equity`, `run_stats`: the records' columns (engine/trading/records.py, engine/results/stats.py) plus
+`run_equity`, `run_stats`: the records' columns (engine/results/records.py, engine/results/stats.py) plus
 `run_id` and `row_idx` (the row's place in its table, so a loaded run is the saved one).
 """
 
@@ -26,9 +26,9 @@ import pyarrow as pa
 from engine.model.errors import UserError
 from engine.results.build import BacktestResult
 from engine.results.provenance import config_hash
+from engine.results.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
 from engine.results.stats import STATS
 from engine.results.summary import describe
-from engine.trading.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
 
 DB_NAME = "okxbot.duckdb"
 LOCK_TIMEOUT_S = 30.0

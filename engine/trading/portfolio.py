@@ -3,7 +3,7 @@
 Several strategies trade one (account, symbol). A netting strategy sets a target position; the
 targets are summed and only the difference to the actual position goes to the venue. A strategy
 that places its own orders (a grid) owns their fills entirely. Every change of a strategy's
-sub-ledger is an `Allocation` row (engine/trading/records.py LEDGER); summed over the strategies the rows
+sub-ledger is an `Allocation` row (engine/results/records.py LEDGER); summed over the strategies the rows
 are exactly the account's fills and funding, which `check_invariant` verifies.
 
 Allocation of a netted fill of side d and size s (d = +1 buy, -1 sell), with gap_i = target_i -
@@ -41,7 +41,7 @@ class InvariantError(AssertionError):
 
 
 class Allocation(msgspec.Struct, frozen=True, gc=False):
-    """One row of a strategy's sub-ledger (engine/trading/records.py LEDGER without `seq`)."""
+    """One row of a strategy's sub-ledger (engine/results/records.py LEDGER without `seq`)."""
 
     ts: int
     strategy_id: str

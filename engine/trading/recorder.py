@@ -1,15 +1,17 @@
-"""Collects a session's orders, fills and ledger rows as they happen, and turns them into tables."""
+"""Collects a session's orders, fills and ledger rows as they happen, and hands them over as columns.
+
+The columns are plain lists keyed by the record schemas' names (`engine.results.records`), which
+turn them into Arrow tables; the trading core itself stays free of Arrow.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.model.events import Fill
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from engine.trading.oms import Order
     from engine.trading.portfolio import Allocation
 
@@ -34,14 +36,10 @@ class Recorder:
         """Record sub-ledger rows."""
         self.ledger.extend(rows)
 
-    def orders_table(self, orders: Iterable[Order]) -> pa.Table:
-        """All orders with their final state (engine/trading/records.py ORDERS)."""
-        import pyarrow as pa
-
-        from engine.trading.records import ORDERS
-
+    def orders_columns(self, orders: Iterable[Order]) -> dict[str, list[Any]]:
+        """All orders with their final state, as the columns of records.ORDERS."""
         rows = list(orders)
-        cols = {
+        cols: dict[str, list[Any]] = {
             "client_id": [o.client_id for o in rows],
             "strategy_id": [o.strategy_id for o in rows],
             "symbol": [o.symbol for o in rows],
@@ -56,16 +54,12 @@ class Recorder:
             "avg_price": [o.avg_price for o in rows],
             "reason": [o.reason for o in rows],
         }
-        return pa.table(cols, schema=ORDERS)
+        return cols
 
-    def fills_table(self) -> pa.Table:
-        """Every venue fill in order (engine/trading/records.py FILLS)."""
-        import pyarrow as pa
-
-        from engine.trading.records import FILLS
-
+    def fills_columns(self) -> dict[str, list[Any]]:
+        """Every venue fill in order, as the columns of records.FILLS."""
         f = self.fills
-        cols = {
+        cols: dict[str, list[Any]] = {
             "seq": list(range(len(f))),
             "ts": [x[0].ts for x in f],
             "client_id": [x[0].client_id for x in f],
@@ -80,16 +74,12 @@ class Recorder:
             "event_seq": [x[2] for x in f],
             "decide_seq": [self.decided.get(x[0].client_id, -1) for x in f],
         }
-        return pa.table(cols, schema=FILLS)
+        return cols
 
-    def ledger_table(self) -> pa.Table:
-        """Every sub-ledger row in order (engine/trading/records.py LEDGER)."""
-        import pyarrow as pa
-
-        from engine.trading.records import LEDGER
-
+    def ledger_columns(self) -> dict[str, list[Any]]:
+        """Every sub-ledger row in order, as the columns of records.LEDGER."""
         rows = self.ledger
-        cols = {
+        cols: dict[str, list[Any]] = {
             "seq": list(range(len(rows))),
             "ts": [r.ts for r in rows],
             "strategy_id": [r.strategy_id for r in rows],
@@ -101,4 +91,4 @@ class Recorder:
             "cash_flow": [r.cash_flow for r in rows],
             "client_id": [r.client_id for r in rows],
         }
-        return pa.table(cols, schema=LEDGER)
+        return cols

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.model.time import NS_PER_MIN, NS_PER_S
 from engine.results.build import BacktestResult, build_result, records_table
-from engine.trading.records import FILLS, LEDGER, MARKS, ORDERS
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
 
 T0 = 1_704_067_200 * NS_PER_S
 M = NS_PER_MIN

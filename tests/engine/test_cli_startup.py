@@ -50,3 +50,18 @@ def test_cli_help_exits_0() -> None:
     assert done.stdout.startswith("usage: okxbot")
     for command in ("data", "backtest", "runs"):
         assert command in done.stdout
+
+
+def test_strategy_authors_public_names_load_light() -> None:
+    body = ("import engine\nbefore = set(sys.modules)\n"
+            "from engine import Bar, Context, Param, Strategy, Trade, Warmup\n"
+            "from engine.trading.strategy import Strategy as S\nassert Strategy is S\n"
+            "assert 'engine.trading.strategy' not in before, 'import engine must stay light'")
+    assert _heavy(_loaded(body)) == []
+
+
+def test_engine_has_no_unknown_public_name() -> None:
+    import engine
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = engine.Nope  # type: ignore[attr-defined]

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from engine.results.build import BacktestResult, build_result, records_table
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
 from engine.results.summary import summary_table
-from engine.trading.records import FILLS, LEDGER, MARKS, ORDERS
 from tests.engine.results_factory import T0, M, ledger_row
 
 SYMBOL = "XRP/ETH"

@@ -12,8 +12,8 @@ import pytest
 
 from engine.model.errors import ConfigError
 from engine.results.build import build_result, equity_curves, new_run_id, records_table, strategy_capital
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
 from engine.results.summary import summary_table
-from engine.trading.records import FILLS, LEDGER, MARKS, ORDERS
 from tests.engine.results_factory import (
     T0,
     M,

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.results.build import build_result, records_table
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
 from engine.results.report import MAX_POINTS, downsample, write_html
-from engine.trading.records import FILLS, LEDGER, MARKS, ORDERS
 from tests.engine.results_factory import T0, M, config, fill_row, ledger_row, mark_row, scenario_result
 
 

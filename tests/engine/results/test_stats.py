@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.results.build import equity_curves, records_table
+from engine.results.records import FILLS, LEDGER, MARKS
 from engine.results.stats import (
     compute_stats,
     max_drawdown,
@@ -22,7 +23,6 @@ from engine.results.stats import (
     sharpe,
     sortino,
 )
-from engine.trading.records import FILLS, LEDGER, MARKS
 from tests.engine.results_factory import T0, M, ledger_row, mark_row, scenario_result
 
 ANN = math.sqrt(525_600)

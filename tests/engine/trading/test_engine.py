@@ -10,12 +10,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pytest
 
 from engine.model.clock import SimClock
 from engine.model.events import OrderStatus, OrderType, OrderUpdate, Trade
 from engine.model.time import NS_PER_MS, NS_PER_S
 from engine.model.types import Side, make_instrument
+from engine.results.records import LEDGER
 from engine.trading.engine import EngineConfig, TradingEngine
 from engine.trading.portfolio import SubLedger
 from engine.trading.risk import RiskLimits
@@ -141,7 +143,7 @@ def test_netting_each_strategy_pnl_reported_in_ledger_rows() -> None:
     rig.event(1990.0, rig.target("B", 0.0))  # B buys its 0.5 back
     rig.event(1995.0)
     mark = 1995.0
-    rows = rig.engine.recorder.ledger_table().to_pylist()
+    rows = pa.table(rig.engine.recorder.ledger_columns(), schema=LEDGER).to_pylist()
     for sid in ("A", "B"):
         mine = [r for r in rows if r["strategy_id"] == sid]
         pnl = math.fsum(r["cash_flow"] for r in mine) + math.fsum(r["qty"] for r in mine) * mark

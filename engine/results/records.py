@@ -1,6 +1,7 @@
 """Arrow schemas of a backtest's (and later a live session's) records.
 
-The backtester produces orders, fills, ledger and marks; `engine.results.build` derives equity
+The trading core's recorder (`engine.trading.recorder`) hands over orders, fills and ledger rows
+as plain columns with these names; the backtester adds the marks; `engine.results.build` derives equity
 and statistics from them; `engine.results.runs` stores all of them in DuckDB.
 """
 
