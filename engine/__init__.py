@@ -7,8 +7,9 @@ use (PEP 562), because the CLI imports this module on start-up and must stay lig
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.model.exports import lazy
 
 __version__ = "0.1.0"
 
@@ -50,10 +51,4 @@ if TYPE_CHECKING:
     from engine.trading.strategy import Context, Param, Strategy, Warmup
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy(__name__, _PUBLIC, globals())
