@@ -59,28 +59,9 @@ CONTRACT_VALUES = {"BTC-USDT": 0.01, "ETH-USDT": 0.1, "BTC-USD": 100.0}
 
 _EXPIRY = re.compile(r"^\d{6}$")
 
-# Columns of the tables handed back: the fields of the engine's Trade and Bar events.
-TRADE_COLUMNS = pa.schema(
-    [
-        ("ts_event", pa.int64()),
-        ("ts_recv", pa.int64()),
-        ("trade_id", pa.string()),
-        ("price", pa.float64()),
-        ("size", pa.float64()),
-        ("side", pa.int8()),
-    ]
-)
-BAR_COLUMNS = pa.schema(
-    [
-        ("ts_event", pa.int64()),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.float64()),
-        ("interval", pa.string()),
-    ]
-)
+# The tables handed back carry the fields of the engine's Trade and Bar events, in these names.
+TRADE_FIELDS = ("ts_event", "ts_recv", "trade_id", "price", "size", "side")
+BAR_FIELDS = ("ts_event", "open", "high", "low", "close", "volume", "interval")
 
 
 # -- instruments ------------------------------------------------------------------------------------
@@ -165,7 +146,7 @@ def base_sizes(inst: str, sizes: np.ndarray, prices: np.ndarray, contract_value:
 
 # -- REST bodies ------------------------------------------------------------------------------------
 def parse_trades(rows: list[dict[str, str]], contract: Contract) -> pa.Table:
-    """OKX public trades (any order) -> TRADE_COLUMNS with base-currency sizes, ts_recv null."""
+    """OKX public trades (any order) -> a table of TRADE_FIELDS, base-currency sizes, ts_recv null."""
     return pa.Table.from_arrays(
         [
             pa.array([int(r["ts"]) * NS_PER_MS for r in rows], pa.int64()),
@@ -175,7 +156,7 @@ def parse_trades(rows: list[dict[str, str]], contract: Contract) -> pa.Table:
             pa.array([_base_size(r["sz"], r["px"], contract) for r in rows], pa.float64()),
             pa.array([SIDES[r["side"]] for r in rows], pa.int8()),
         ],
-        schema=TRADE_COLUMNS,
+        names=list(TRADE_FIELDS),
     )
 
 
@@ -187,14 +168,14 @@ def _base_size(sz: str, px: str, contract: Contract) -> float:
 
 
 def parse_candles(rows: list[list[str]], interval: str, spot: bool) -> pa.Table:
-    """OKX candles -> BAR_COLUMNS of the completed ones (confirm = 1). Volume in base currency:
+    """OKX candles -> a table of BAR_FIELDS, the completed ones (confirm = 1). Volume in base currency:
     OKX's `vol` for spot, `volCcy` for derivatives (whose `vol` counts contracts)."""
     done = [r for r in rows if len(r) < 9 or r[8] == "1"]
     vol = 5 if spot else 6
     columns = [pa.array([int(r[0]) * NS_PER_MS for r in done], pa.int64())]
     columns += [pa.array([float(r[i]) for r in done], pa.float64()) for i in (1, 2, 3, 4, vol)]
     columns.append(pa.array([interval] * len(done), pa.string()))
-    return pa.Table.from_arrays(columns, schema=BAR_COLUMNS)
+    return pa.Table.from_arrays(columns, names=list(BAR_FIELDS))
 
 
 # -- WebSocket pushes -------------------------------------------------------------------------------
