@@ -44,7 +44,7 @@ def config(lake: Lake, name: str, params: dict[str, Any]) -> BacktestConfig:
     """The benchmark's backtest: one strategy, no warm-up, touch fills, zero latency."""
     start, end = span(lake)
     return BacktestConfig(
-        strategies=(StrategySpec(name, params, capital=CAPITAL),), symbols=(SYMBOL,), start=start, end=end,
+        strategies=(StrategySpec(name, params),), symbols=(SYMBOL,), start=start, end=end, capital=CAPITAL,
         venue=VENUE, sim=SimConfig("touch", 0, taker_fee=TAKER_FEE), limits=NO_LIMITS, warmup=False,
     )
 
@@ -99,6 +99,8 @@ def bare_loop(prices: Iterable[float], fast: int = 20, slow: int = 100, size: fl
 
 
 TICK_COLUMNS = ["ts_event", "ts_recv", "price", "size", "side"]
+# The bare loop trades one BTC per signal: the engine must size in base units to match it.
+EMA_CROSS = {"fast": 20, "slow": 100, "size": 1.0, "size_unit": "base"}
 
 
 def loop_run(data_root: Path, repeats: int = 3) -> tuple[float, tuple[int, float]]:
@@ -115,7 +117,7 @@ def loop_run(data_root: Path, repeats: int = 3) -> tuple[float, tuple[int, float
 def run(data_root: Path) -> list[tuple[str, float, str]]:
     """Measure the three backtest figures on the tick set under `data_root`; check engine == loop."""
     n = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["ts_event"]).num_rows
-    t_engine, result = engine_run(data_root, "ema_cross", {"fast": 20, "slow": 100, "size": 1.0})
+    t_engine, result = engine_run(data_root, "ema_cross", EMA_CROSS)
     t_loop, (loop_orders, loop_pnl) = loop_run(data_root)
     orders = result.orders.num_rows
     pnl = float(result.stats.filter(result.stats.column("series").to_numpy(zero_copy_only=False) == "portfolio")
@@ -125,7 +127,7 @@ def run(data_root: Path) -> list[tuple[str, float, str]]:
         raise SystemExit("bench: the engine and the bare loop disagree (orders or PnL): the figures are void")
     prices = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["price"]).column("price").to_numpy()
     t_prices, _ = best(3, lambda: bare_loop(prices.tolist()))
-    t_bar, _ = engine_run(data_root, "ema_cross_bars", {"fast": 20, "slow": 100, "size": 1.0, "bar_interval": "1m"})
+    t_bar, _ = engine_run(data_root, "ema_cross_bars", {**EMA_CROSS, "bar_interval": "1m"})
     return [
         ("backtest_tick_strategy", n / t_engine, "ticks/s"),
         ("python_loop_ceiling", n / t_loop, "ticks/s"),

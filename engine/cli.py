@@ -11,15 +11,25 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from engine import __version__
 
 COMMANDS = ("data", "backtest", "runs", "strategies", "demo")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad usage is one line on stderr (no usage block), exit 2: the rule for every command."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("okxbot").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"okxbot: error: {where}{message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, one sub-parser per command module."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="okxbot",
         description="OKXBot Plus: tick store, event-driven backtester and live runner.",
     )
@@ -32,7 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"engine.commands.{name}").add_parser(sub)
+    _data_root_everywhere(sub)
     return parser
+
+
+def _data_root_everywhere(sub: argparse._SubParsersAction) -> None:
+    """Accept `--data-root` after any (sub-)command too; given there, it wins over the one before."""
+    for parser in set(sub.choices.values()):
+        if not any("--data-root" in action.option_strings for action in parser._actions):
+            parser.add_argument("--data-root", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _data_root_everywhere(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,21 +10,22 @@ from engine import Bar, Param, Strategy, Warmup
 
 
 class SmaTrend(Strategy):
-    """Long `size` while the close is above the SMA of the last `slow` closes, flat otherwise."""
+    """Long while the close is above the SMA of the last `slow` closes, flat otherwise."""
 
-    name = "sma_trend"
+    name = "sma_trend"                      # okxbot backtest --strategy sma_trend
     slow = Param(50, low=5, high=1000, doc="SMA length in bars")
-    size = Param(1.0, low=0.0, open_low=True, doc="position in base currency")
-    bar_interval = "1m"
+    bar_interval = "1m"                     # on_bar gets 1-minute bars; --param bar_interval=5m
 
     def warmup(self) -> Warmup:
-        return Warmup(bars=self.slow)
+        return Warmup(bars=self.slow)        # history loaded before --start, without trading
 
-    def reset(self) -> None:
+    def reset(self) -> None:                 # the state a run starts from
         self.closes: list[float] = []
 
     def on_bar(self, bar: Bar) -> None:
         self.closes = [*self.closes[-(self.slow - 1):], bar.close]
         if len(self.closes) == self.slow:
-            sma = sum(self.closes) / self.slow
-            self.ctx.set_target(self.size if bar.close > sma else 0.0)
+            above = bar.close > sum(self.closes) / self.slow
+            self.hold(1 if above else 0)     # long `size` (default: all its capital) or flat
+            if above and self.ctx.equity() < 0.9 * self.ctx.capital:
+                self.ctx.log(f"down 10%: position {self.ctx.position()} at {self.ctx.last_price()}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +20,17 @@ FAULTS = frozenset({"bar_at_open", "fill_on_decision"})
 
 @dataclass(frozen=True, slots=True)
 class StrategySpec:
-    """One strategy of the portfolio: its registered name, parameters, id, symbol and capital."""
+    """One strategy of the portfolio: its registered name, parameters, id, symbol and weight.
+
+    `weight` is its share of the account's capital; strategies without one share what the others
+    leave in equal parts.
+    """
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     id: str = ""
     symbol: str = ""
-    capital: float = 10_000.0
+    weight: float | None = None
 
     @property
     def strategy_id(self) -> str:
@@ -45,6 +50,8 @@ class BacktestConfig:
     symbols: tuple[str, ...]
     start: int
     end: int
+    capital: float = 10_000.0  # the account's, quote currency; each strategy gets its weight of it
+    warn_leverage: float = 1.5  # warn once when gross exposure passes this multiple of equity
     venue: str = "synthetic"
     sim: SimConfig = field(default_factory=SimConfig)
     limits: RiskLimits = field(default_factory=RiskLimits)
@@ -72,8 +79,13 @@ class BacktestConfig:
             if spec.symbol and spec.symbol not in self.symbols:
                 raise ConfigError(
                     f"strategy {spec.strategy_id!r}: symbol {spec.symbol!r} is not in {list(self.symbols)}")
-            if not spec.capital > 0:
-                raise ConfigError(f"strategy {spec.strategy_id!r}: capital {spec.capital!r} must be > 0")
+            if spec.weight is not None and not (isinstance(spec.weight, int | float) and 0 < spec.weight <= 1):
+                raise ConfigError(f"strategy {spec.strategy_id!r}: weight {spec.weight!r} must be in (0, 1]")
+        if not (isinstance(self.capital, int | float) and math.isfinite(self.capital) and self.capital > 0):
+            raise ConfigError(f"capital {self.capital!r} must be a positive number")
+        if not (isinstance(self.warn_leverage, int | float) and self.warn_leverage > 0):
+            raise ConfigError(f"warn_leverage {self.warn_leverage!r} must be a positive number")
+        self.capitals()  # weights that do not add up are refused here
         unknown = self.faults - FAULTS
         if unknown:
             raise ConfigError(f"faults: unknown {sorted(unknown)[0]!r}")
@@ -81,14 +93,33 @@ class BacktestConfig:
     def symbol_of(self, spec: StrategySpec) -> str:
         return spec.symbol or self.symbols[0]
 
+    def capitals(self) -> dict[str, float]:
+        """Each strategy's capital: the account's times its weight.
+
+        Given weights must leave a positive share for the strategies without one, which split it
+        equally; when every strategy has a weight they must add up to 1.
+        """
+        given = sum(s.weight for s in self.strategies if s.weight is not None)
+        free = [s for s in self.strategies if s.weight is None]
+        if (free and given >= 1 - 1e-9) or (not free and abs(given - 1) > 1e-9):
+            weights = ", ".join(f"{s.strategy_id} {s.weight:g}" for s in self.strategies if s.weight is not None)
+            rule = "below 1, leaving a share for the others" if free else "up to 1"
+            raise ConfigError(f"weights ({weights}) add up to {given:g}; they must add {rule}")
+        share = (1 - given) / len(free) if free else 0.0
+        return {s.strategy_id: self.capital * (share if s.weight is None else s.weight) for s in self.strategies}
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-able description (stored with every run)."""
+        capitals = self.capitals()
         return {
             "strategies": [
                 {"id": s.strategy_id, "name": s.name, "params": dict(s.params),
-                 "symbol": self.symbol_of(s), "capital": s.capital}
+                 "symbol": self.symbol_of(s), "weight": capitals[s.strategy_id] / self.capital,
+                 "capital": capitals[s.strategy_id]}
                 for s in self.strategies
             ],
+            "capital": self.capital,
+            "warn_leverage": self.warn_leverage,
             "symbols": list(self.symbols),
             "start": self.start,
             "end": self.end,

@@ -264,3 +264,31 @@ def _ids(tape: Tape) -> pa.Array:
     if tape.trade_id is None:
         return pa.nulls(len(tape), pa.string())
     return tape.trade_id if tape.trade_id.type == pa.string() else tape.trade_id.cast(pa.string())
+
+
+def data_span(lake: Lake, venue: str, symbols: list[str]) -> tuple[int, int]:
+    """[first, last] of everything the lake holds for the symbols (trades, else bars), as
+    (start, end): start is the first ts_event, end one ns past the last trade or the close of the
+    last bar. A DataError naming the symbol when it has neither."""
+    starts, ends = [], []
+    for symbol in symbols:
+        kind = "trades" if lake.dates("trades", venue, symbol) else "bars"
+        days = lake.dates(kind, venue, symbol)
+        if not days:
+            raise DataError(f"no trades or bars for {symbol} on venue {venue!r} in the lake at {lake.root}")
+        columns = ["ts_event", "interval"] if kind == "bars" else ["ts_event"]
+        first = lake.read(kind, venue, symbol, *_day_bounds(days[0]), columns=["ts_event"])
+        last = lake.read(kind, venue, symbol, *_day_bounds(days[-1]), columns=columns)
+        starts.append(int(first.column("ts_event")[0].as_py()))
+        ts = last.column("ts_event").to_numpy()
+        if kind == "bars":
+            lengths = np.array([interval_ns(i) for i in last.column("interval").to_pylist()], np.int64)
+            ends.append(int((ts + lengths).max()))
+        else:
+            ends.append(int(ts.max()) + 1)
+    return min(starts), max(ends)
+
+
+def _day_bounds(day: str) -> tuple[int, int]:
+    lo = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1_000_000_000
+    return lo, lo + NS_PER_DAY

@@ -31,6 +31,7 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
 
     config = cfg.to_json()
     config["events"] = bt.events
+    config["warnings"] = [text for _ts, text in bt.engine.warnings]
     conversion = usdt_conversion(lake, cfg, config)
     created = time.time_ns()
     return build_result(

@@ -70,9 +70,9 @@ class Backtest:
             raise ConfigError(f"no instrument for symbol {missing[0]!r}")
         self.clock = SimClock()
         prices = _Prices(self)
-        capital = sum(s.capital for s in cfg.strategies)
         self.engine = TradingEngine(
-            EngineConfig(client_prefix="bt" + cfg.digest(), limits=cfg.limits, capital=capital),
+            EngineConfig(client_prefix="bt" + cfg.digest(), limits=cfg.limits, capital=cfg.capital,
+                         warn_leverage=cfg.warn_leverage),
             self.instruments, self.clock, prices,
         )
         self.venue = SimVenue(self.instruments, cfg.sim, self.engine.bus.publish, self.clock, prices,

@@ -36,13 +36,14 @@ def subscribe(
     """
     n = len(symbols)
     strategies: dict[str, Strategy] = {}
+    capitals = cfg.capitals()
     subs = Subscriptions([[] for _ in range(n)], [[] for _ in range(n)], [[] for _ in range(n)])
     for spec in cfg.strategies:
         strat = build_strategy(spec.name, spec.params)
         symbol = cfg.symbol_of(spec)
         s = symbols.index(symbol)
         strategies[spec.strategy_id] = strat
-        engine.add_strategy(spec.strategy_id, strat, symbol)
+        engine.add_strategy(spec.strategy_id, strat, symbol, capitals[spec.strategy_id])
         if strat.uses("on_tick"):
             subs.ticks[s].append(strat.on_tick)
         if strat.uses("on_quote"):

@@ -1,8 +1,10 @@
 """`okxbot backtest`: replay the lake through one or more strategies and print a summary.
 
-Several `--strategy NAME` form one netted portfolio; each `--param k=v` belongs to the
-`--strategy` before it. Bad input (unknown strategy, a parameter out of range, an empty date
-range, no data) gets one line naming what is wrong and exit code 2.
+Several `--strategy NAME` form one netted portfolio; each `--param k=v`, `--weight W` and
+`--id NAME` belongs to the `--strategy` before it. Without `--start`/`--end` the run covers all
+the data the lake holds for the symbols. Bad input (unknown strategy, a parameter out of range,
+an empty date range, no data, a data root that cannot be written) gets one line naming what is
+wrong and exit code 2, before anything runs.
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ class _StrategyAction(argparse.Action):
         ns.strategies = [*(ns.strategies or []), {"name": values, "params": []}]
 
 
-class _ParamAction(argparse.Action):
+class _PerStrategyAction(argparse.Action):
+    """An option that belongs to the --strategy before it (--param repeats, --weight and --id once)."""
+
     def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
                  option: str | None = None) -> None:
         if not ns.strategies:
-            parser.error("--param must follow the --strategy it belongs to")
-        ns.strategies[-1]["params"].append(values)
+            parser.error(f"{option} must follow the --strategy it belongs to")
+        entry = ns.strategies[-1]
+        if self.dest == "params":
+            entry["params"].append(values)
+        elif self.dest in entry:
+            parser.error(f"{option} is given twice for --strategy {entry['name']}")
+        else:
+            entry[self.dest] = values
 
 
 def add_parser(sub: Any) -> None:
@@ -35,26 +45,37 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--strategy", action=_StrategyAction, dest="strategies", required=True, metavar="NAME[@SYMBOL]",
                    help="a registered strategy (repeat for a portfolio; @SYMBOL picks one of the --symbol "
                         "values, default the first); `okxbot strategies` lists them")
-    p.add_argument("--param", action=_ParamAction, metavar="K=V", help="a parameter of the preceding --strategy")
+    p.add_argument("--param", action=_PerStrategyAction, dest="params", metavar="K=V",
+                   help="a parameter of the preceding --strategy")
+    p.add_argument("--weight", action=_PerStrategyAction, dest="weight", type=float, metavar="W",
+                   help="the preceding --strategy's share of --capital, in (0, 1] (default: equal shares "
+                        "of what the weighted ones leave)")
+    p.add_argument("--id", action=_PerStrategyAction, dest="id", metavar="NAME",
+                   help="name the preceding --strategy's instance (its series in the results)")
     p.add_argument("--symbol", required=True, action="append", dest="symbols", metavar="SYMBOL",
                    help="ccxt symbol, e.g. ETH/USDT:USDT (repeat to replay several symbols together)")
-    p.add_argument("--start", required=True, help="UTC start (ISO date or time)")
-    p.add_argument("--end", required=True, help="UTC end, exclusive")
+    p.add_argument("--start", default=None, help="UTC start (ISO date or time; default: the first data)")
+    p.add_argument("--end", default=None, help="UTC end, exclusive (default: just after the last data)")
     p.add_argument("--venue", default=None, help="lake venue to read (default: the one holding the symbol)")
     p.add_argument("--fill-model", choices=("touch", "walk"), default="touch", help="market fill model")
     p.add_argument("--latency-ms", type=float, default=0.0, help="order latency in ms (default 0)")
     p.add_argument("--queue-ahead", type=float, default=0.0, help="base size ahead of our limit orders")
     p.add_argument("--taker-fee", type=float, default=None, help="override the taker fee (fraction)")
     p.add_argument("--maker-fee", type=float, default=None, help="override the maker fee (fraction)")
-    p.add_argument("--capital", type=float, default=10_000.0, help="capital per strategy, quote currency")
+    p.add_argument("--capital", type=float, default=10_000.0,
+                   help="the account's capital, quote currency (default 10000); the strategies share it by --weight")
+    p.add_argument("--warn-leverage", type=float, default=1.5, metavar="X",
+                   help="warn when gross exposure passes X times equity (default 1.5)")
     p.add_argument("--no-warmup", action="store_true", help="do not load history before --start")
     p.add_argument("--no-save", action="store_true", help="do not store the run in <data-root>/okxbot.duckdb")
     p.add_argument("--report", default=None, metavar="PATH", help="also write the HTML report here")
+    p.add_argument("--wide", action="store_true", help="print every column of the summary (default: fit 100)")
     p.set_defaults(func=run, strategies=None)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the configuration, run, print the summary, store the run."""
+    import sys
     from pathlib import Path
 
     from engine.backtest.run import run_backtest
@@ -62,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     result = run_backtest(cfg, args.data_root)
-    print(summary_table(result))
+    print(summary_table(result))  # TODO(lead): wide=args.wide once summary_table takes it
+    for warning in result.config.get("warnings", []):
+        print(f"okxbot: warning: {warning}", file=sys.stderr)
     if not args.no_save:
         from engine.results.runs import save_run
 
@@ -78,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
 def config_from_args(args: argparse.Namespace) -> Any:
     """The BacktestConfig the arguments describe (validated; UserError naming what is wrong)."""
     from engine.backtest.config import BacktestConfig, StrategySpec
+    from engine.backtest.data import data_span
     from engine.model.errors import UserError
     from engine.model.time import to_ns
     from engine.store.lake import Lake
@@ -91,16 +115,22 @@ def config_from_args(args: argparse.Namespace) -> Any:
         if symbol and symbol not in args.symbols:
             raise UserError(f"--strategy {entry['name']}: {symbol} is not one of the --symbol values")
         n = names.count(entry["name"])
-        sid = name if n == 1 else f"{name}{len(specs) + 1}"
-        specs.append(StrategySpec(name, parse_params(entry["params"]), sid, symbol, capital=args.capital))
-    if args.latency_ms < 0:
-        raise UserError(f"--latency-ms {args.latency_ms:g} must be >= 0")
-    venue = args.venue or _venue_of(Lake.at(args.data_root), args.symbols)
+        sid = entry.get("id") or (name if n == 1 else f"{name}{len(specs) + 1}")
+        specs.append(StrategySpec(name, parse_params(entry["params"]), sid, symbol, entry.get("weight")))
+    for flag, value in (("--latency-ms", args.latency_ms), ("--queue-ahead", args.queue_ahead)):
+        if not value >= 0:
+            raise UserError(f"{flag} {value:g} must be >= 0")
+    lake = Lake.at(args.data_root)
+    venue = args.venue or _venue_of(lake, args.symbols)
+    symbols = list(dict.fromkeys(args.symbols))
+    first, last = data_span(lake, venue, symbols) if args.start is None or args.end is None else (0, 0)
     return BacktestConfig(
-        strategies=tuple(specs), symbols=tuple(dict.fromkeys(args.symbols)),
-        start=to_ns(args.start, "--start"), end=to_ns(args.end, "--end"), venue=venue,
+        strategies=tuple(specs), symbols=tuple(symbols),
+        start=first if args.start is None else to_ns(args.start, "--start"),
+        end=last if args.end is None else to_ns(args.end, "--end"), venue=venue,
         sim=SimConfig(args.fill_model, round(args.latency_ms * 1_000_000), args.queue_ahead,
                       args.maker_fee, args.taker_fee),
+        capital=args.capital, warn_leverage=args.warn_leverage,
         warmup=not args.no_warmup, progress=True,
     )
 

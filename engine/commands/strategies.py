@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+WIDTH = 100  # columns of the listing
+
 
 def add_parser(sub: Any) -> None:
     """Register the command."""
@@ -16,7 +18,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print each strategy's name, docstring and parameters (type, default, range, doc)."""
-    from engine.strategies.catalog import all_strategies, strategy_class
+    from engine.strategies.catalog import all_strategies, broken_research, strategy_class
 
     classes = [strategy_class(args.name)] if args.name else list(all_strategies().values())
     for cls in classes:
@@ -27,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
                 space = "one of " + ", ".join(map(str, spec.choices))
             elif spec.type is bool:
                 space = "true or false"
-            else:
+            elif spec.type in (int, float):
                 space = spec.range_text()
-            print(f"    {key:<14} {spec.type.__name__:<6} default {spec.default!s:<8} {space:<22} {spec.doc}")
-    return 0
+            else:
+                space = "any text"
+            line = f"    {key:<14} {spec.type.__name__:<6} default {spec.default!s:<9} {space:<22}"
+            fits = len(line) + 1 + len(spec.doc) <= WIDTH
+            print(f"{line} {spec.doc}" if fits else f"{line.rstrip()}\n{'':8}{spec.doc}")
+    # A research module that did not load was reported on stderr: the list is partial.
+    return 1 if broken_research() and not args.name else 0

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from engine.model.errors import UserError
 from engine.trading.strategy import STRATEGIES, Strategy
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the project root of this checkout
+log = logging.getLogger("okxbot.research")
 
 BUILTINS = ("ema_cross", "ema_cross_bars", "grid", "macd_trend", "rsi_mr")
 
@@ -74,19 +77,46 @@ def load_research(search: Path | None = None) -> None:
 
 
 def _load_research(folder: Path) -> None:
-    """Import every module under `folder` so that its strategies register themselves."""
+    """Import every module under `folder` so that its strategies register themselves.
+
+    A module that fails to import (a syntax error, a bad import, an exception at import time) is
+    reported once on stderr with its file, line and error, and the others are loaded all the same.
+    """
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*.py")):
         mod_name = "okxbot_research_" + "_".join(path.relative_to(folder).with_suffix("").parts)
-        if mod_name in sys.modules:
+        if mod_name in sys.modules or path.resolve() in _BROKEN:
             continue
         spec = importlib.util.spec_from_file_location(mod_name, path)
         if spec is None or spec.loader is None:
             continue
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's code: anything may fail in it
+            del sys.modules[mod_name]
+            _BROKEN.add(path.resolve())
+            log.warning("okxbot: warning: research module %s not loaded: %s", path, _where(exc, path))
+
+
+_BROKEN: set[Path] = set()  # research files that failed to import in this process (reported once)
+
+
+def broken_research() -> list[Path]:
+    """The research files that failed to import in this process."""
+    return sorted(_BROKEN)
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """`line N: ErrorType: message` of an exception raised while importing `path`."""
+    line = exc.lineno if isinstance(exc, SyntaxError) else None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path.resolve():
+            line = frame.lineno
+    message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return f"line {line if line is not None else '?'}: {type(exc).__name__}: {message}"
 
 
 def build_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strategy:

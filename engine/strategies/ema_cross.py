@@ -2,9 +2,9 @@
 
 The benchmark's strategy. Each trade price `p` updates two EMAs, `e += 2/(n+1)*(p - e)`, seeded
 with the first price. Nothing is done until the slow EMA has seen `slow` prices (the `slow`-th
-price is the first one acted on). Then the target is +size when fast > slow and -size when
-fast < slow; when they are equal the previous target is kept. `ctx.set_target` is called only
-when the target changes.
+price is the first one acted on). Then it holds +1 (long `size`) when fast > slow and -1 when
+fast < slow; when they are equal the previous direction is kept. Sizing is the shared rule
+(`size` in `size_unit`, see engine.trading.sizing); the benchmark sizes in base units.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class EmaCross(Strategy):
-    """Fast/slow EMA crossover on every trade price; trades through `set_target`."""
+    """Fast/slow EMA crossover on every trade price."""
 
     name = "ema_cross"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
     fast = Param(20, low=2, high=10_000, doc="fast EMA period, in trades")
     slow = Param(100, low=3, high=100_000, doc="slow EMA period, in trades")
-    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
     ordered = ("fast", "slow")
 
     def warmup(self) -> Warmup:
@@ -32,14 +31,11 @@ class EmaCross(Strategy):
         self._fast_e = 0.0
         self._slow_e = 0.0
         self._left = self.slow  # prices still to see before the first decision
-        self._long = self.size
-        self._short = -self.size
-        self._target = 0.0
 
     def on_tick(self, tick: Trade) -> None:
         # The hot path of the benchmark: every trade of a backtest comes through here. Written
         # for CPython: attributes read into locals once, one attribute write per EMA, no
-        # allocation beyond the float results, no calls but the rare set_target. Warm-up lives
+        # allocation beyond the float results, no calls but the rare hold. Warm-up lives
         # in `_warm` so the steady state pays only one truth test for it.
         p = tick.price
         if self._left and self._warm(p):
@@ -51,14 +47,13 @@ class EmaCross(Strategy):
         s += self._slow_a * (p - s)
         self._slow_e = s
         if f > s:
-            target = self._long
+            direction = 1.0
         elif f < s:
-            target = self._short
+            direction = -1.0
         else:
             return
-        if target != self._target:
-            self._target = target
-            self.ctx.set_target(target)
+        if direction != self._direction:
+            self.hold(direction)
 
     def _warm(self, p: float) -> bool:
         """Update the EMAs on a warm-up price; False on the `slow`-th, which on_tick handles."""

@@ -1,9 +1,9 @@
 """`ema_cross_bars`: the `ema_cross` rule on bar closes instead of trade prices.
 
 Each completed bar's close updates a fast and a slow EMA (`e += 2/(n+1)*(close - e)`, seeded
-with the first close). From the `slow`-th bar on, the target is +size when fast > slow and -size
-when fast < slow (equal keeps the previous target); `set_target` is called only on a change.
-The strategy acts in `on_bar` only, while the engine's ticks still drive the fills.
+with the first close). From the `slow`-th bar on, it holds +1 (long `size`) when fast > slow and
+-1 when fast < slow (equal keeps the previous direction). Sizing is the shared rule (`size` in
+`size_unit`). The strategy acts in `on_bar` only, while the engine's ticks still drive the fills.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class EmaCrossBars(Strategy):
-    """Fast/slow EMA crossover on bar closes; trades through `set_target`."""
+    """Fast/slow EMA crossover on bar closes."""
 
     name = "ema_cross_bars"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
     fast = Param(20, low=2, high=10_000, doc="fast EMA period, in bars")
     slow = Param(100, low=3, high=100_000, doc="slow EMA period, in bars")
-    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
     bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
     ordered = ("fast", "slow")
 
@@ -31,14 +30,10 @@ class EmaCrossBars(Strategy):
     def reset(self) -> None:
         self._fast = EMA(self.fast)
         self._slow = EMA(self.slow)
-        self._target = 0.0
 
     def on_bar(self, bar: Bar) -> None:
         f = self._fast.update(bar.close)
         s = self._slow.update(bar.close)
         if not self._slow.ready or f == s:
             return
-        target = self.size if f > s else -self.size
-        if target != self._target:
-            self._target = target
-            self.ctx.set_target(target)
+        self.hold(1.0 if f > s else -1.0)

@@ -9,8 +9,10 @@ a buy filled at level k becomes a sell at level k+1, a sell at level k a buy at 
 counter-order whose level still holds an order (only after a gap or out-of-order fills) is
 skipped rather than stacked against it.
 
-Inventory is capped: an order is placed only if the position stays within +-`max_position` even
-if every open order on that side fills. `on_stop` cancels every open order. The strategy places
+Sizes follow the shared rule: `size` (each order) and `max_position` are in `size_unit` (a
+fraction of the strategy's capital by default) and are converted to base currency once, at the
+reference price. Inventory is capped: an order is placed only if the position stays within
++-`max_position` even if every open order on that side fills. `on_stop` cancels every open order. The strategy places
 its own orders (`ctx.submit_limit`) and never calls `set_target`.
 """
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass, replace
 from engine.model.errors import UserError
 from engine.model.events import OrderUpdate, Trade
 from engine.model.types import Side
+from engine.trading.sizing import base_size
 from engine.trading.strategy import Param, Strategy
 
 _EPS = 1e-12  # slack for sums of float sizes against the cap
@@ -46,8 +49,8 @@ class Grid(Strategy):
     step = Param(0.002, low=0.0, open_low=True, doc="level spacing, in `step_unit`s")
     step_unit = Param("fraction", choices=("fraction", "ticks"), doc="unit of `step`")
     tick_size = Param(0.0, low=0.0, doc="price increment to round to; 0: no rounding")
-    size = Param(1.0, low=0.0, open_low=True, doc="size of each order, base currency")
-    max_position = Param(5.0, low=0.0, doc="cap on |position|, base currency")
+    size = Param(0.1, low=0.0, open_low=True, doc="size of each order, in size_unit")
+    max_position = Param(0.5, low=0.0, doc="cap on |position|, in size_unit")
     post_only = Param(False, doc="send the orders post-only")
 
     def validate(self) -> None:
@@ -59,6 +62,8 @@ class Grid(Strategy):
 
     def reset(self) -> None:
         self.reference: float | None = None
+        self.order_size = 0.0  # `size` and `max_position` in base currency, set with the reference
+        self.cap = 0.0
         self.inventory = 0.0  # net of this strategy's own fills, base currency
         self.orders: dict[str, GridOrder] = {}
         self._early: list[OrderUpdate] = []  # updates on ids that submit_limit has not returned yet
@@ -69,12 +74,12 @@ class Grid(Strategy):
         if self.reference is not None or not self.ctx.trading:
             return
         self.reference = tick.price
+        self.order_size = base_size(self.size, self.size_unit, tick.price, self.ctx.capital)
+        self.cap = base_size(self.max_position, self.size_unit, tick.price, self.ctx.capital)
         for k in range(1, self.levels + 1):  # nearest levels first, so the cap trims the far ones
-            self._place(-k, Side.BUY, self.size)
-            self._place(k, Side.SELL, self.size)
-        self.ctx.log(
-            f"grid: reference {tick.price:g}, {len(self.orders)} orders, cap {self.max_position:g}"
-        )
+            self._place(-k, Side.BUY, self.order_size)
+            self._place(k, Side.SELL, self.order_size)
+        self.ctx.log(f"grid: reference {tick.price:g}, {len(self.orders)} orders, cap {self.cap:g}")
 
     def on_order_update(self, update: OrderUpdate) -> None:
         order = self.orders.get(update.client_id)
@@ -130,7 +135,7 @@ class Grid(Strategy):
             return
         price = self.level_price(level)
         worst = side.sign * (self.exposure(side) + side.sign * size)  # along `side` only
-        if price <= 0.0 or worst > self.max_position + _EPS:
+        if price <= 0.0 or worst > self.cap + _EPS:
             return
         self._early = []
         cid = self.ctx.submit_limit(side, size, price, post_only=self.post_only)

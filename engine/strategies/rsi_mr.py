@@ -1,11 +1,11 @@
 """`rsi_mr`: RSI mean reversion on bar closes.
 
 Wilder's RSI of period `n` on each completed bar's close (defined from the `n+1`-th bar):
-- RSI < lower: target +size (oversold, expect a bounce);
-- RSI > upper: target -size, or flat when `allow_short` is false (spot);
-- otherwise a long exits (target 0) once RSI >= exit and a short once RSI <= exit.
+- RSI < lower: hold +1 (long `size`; oversold, expect a bounce);
+- RSI > upper: hold -1, or flat when `allow_short` is false (spot);
+- otherwise a long exits (0) once RSI >= exit and a short once RSI <= exit.
 An entry signal wins over an exit, so a long flips straight to short above `upper`.
-`set_target` is called only when the target changes.
+Sizing is the shared rule (`size` in `size_unit`, see engine.trading.sizing).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from engine.trading.strategy import Param, Strategy, Warmup
 
 
 class RsiMeanReversion(Strategy):
-    """Buy oversold, sell overbought, exit at the middle band; trades through `set_target`."""
+    """Buy oversold, sell overbought, exit at the middle band."""
 
     name = "rsi_mr"
     # The annotations give mypy the instance type; the base class sets each to its coerced value.
@@ -25,7 +25,6 @@ class RsiMeanReversion(Strategy):
     lower = Param(30.0, low=0.0, high=100.0, doc="enter long below this RSI")
     upper = Param(70.0, low=0.0, high=100.0, doc="enter short above this RSI")
     exit = Param(50.0, low=0.0, high=100.0, doc="middle band: leave a position here")
-    size = Param(1.0, low=0.0, open_low=True, doc="absolute target position, base currency")
     allow_short = Param(True, doc="short above `upper` (false: go flat, for spot)")
     bar_interval = Param("1m", choices=BAR_INTERVALS, doc="bar length")
     ordered = ("lower", "exit", "upper")
@@ -35,23 +34,21 @@ class RsiMeanReversion(Strategy):
 
     def reset(self) -> None:
         self._rsi = RSI(self.n)
-        self._target = 0.0
+        self._side = 0.0
 
     def on_bar(self, bar: Bar) -> None:
         r = self._rsi.update(bar.close)
         if r != r:  # NaN: fewer than n + 1 bars so far
             return
-        target = self.decide(r, self._target)
-        if target != self._target:
-            self._target = target
-            self.ctx.set_target(target)
+        self._side = self.decide(r, self._side)
+        self.hold(self._side)
 
     def decide(self, r: float, current: float) -> float:
-        """The target for RSI `r` given the current target."""
+        """The direction (+1, -1, 0) for RSI `r` given the current one."""
         if r < self.lower:
-            return self.size
+            return 1.0
         if r > self.upper:
-            return -self.size if self.allow_short else 0.0
+            return -1.0 if self.allow_short else 0.0
         if (current > 0.0 and r >= self.exit) or (current < 0.0 and r <= self.exit):
             return 0.0
         return current

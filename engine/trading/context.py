@@ -26,11 +26,23 @@ class StrategyContext:
         """False during warm-up: targets are remembered, orders are not sent."""
         return self._engine.trading
 
+    @property
+    def capital(self) -> float:
+        """The strategy's capital (the account's times its weight), quote currency."""
+        return self._engine.capitals[self.strategy_id]
+
     def now(self) -> int:
         return self._engine.clock.ts
 
     def position(self, symbol: str | None = None) -> float:
         return self._engine.portfolio.strategy_position(self.strategy_id, symbol or self.symbol)
+
+    def last_price(self, symbol: str | None = None) -> float:
+        return self._engine.prices.last_price(symbol or self.symbol)
+
+    def equity(self) -> float:
+        """Capital plus the strategy's PnL on every symbol it traded, at the last prices."""
+        return self._engine.strategy_equity(self.strategy_id)
 
     def set_target(self, target: float, symbol: str | None = None) -> None:
         self._engine.signal(self.strategy_id, symbol or self.symbol, target)

@@ -48,6 +48,7 @@ class EngineConfig:
     client_prefix: str = "ob"
     limits: RiskLimits = field(default_factory=RiskLimits)
     capital: float = 10_000.0  # quote currency the account starts with (margin and spot checks)
+    warn_leverage: float = 1.5  # warn once when gross exposure passes this multiple of equity
 
 
 class TradingEngine:
@@ -75,6 +76,8 @@ class TradingEngine:
         self.trading = True
         self.strategies: dict[str, Strategy] = {}
         self.contexts: dict[str, StrategyContext] = {}
+        self.capitals: dict[str, float] = {}
+        self.warnings: list[tuple[int, str]] = []
         # Symbols whose targets changed during the current event; `end_event` plans them. The
         # driver tests it (a dict, falsy when empty) after every event before calling end_event.
         self.unplanned: dict[str, None] = {}
@@ -89,11 +92,15 @@ class TradingEngine:
         """Send orders to `venue`; it reports back through `self.bus.publish`."""
         self.venue = venue
 
-    def add_strategy(self, strategy_id: str, strategy: Strategy, symbol: str) -> StrategyContext:
-        """Register a strategy trading `symbol` (its primary symbol)."""
+    def add_strategy(
+        self, strategy_id: str, strategy: Strategy, symbol: str, capital: float | None = None
+    ) -> StrategyContext:
+        """Register a strategy trading `symbol` (its primary symbol) with its share of the capital
+        (default: the whole account's)."""
         if strategy_id in self.strategies:
             raise ValueError(f"strategy id {strategy_id!r} is used twice")
         self.strategies[strategy_id] = strategy
+        self.capitals[strategy_id] = self.config.capital if capital is None else capital
         self.portfolio.register(strategy_id)
         ctx = StrategyContext(self, strategy_id, symbol)
         self.contexts[strategy_id] = ctx
@@ -219,6 +226,8 @@ class TradingEngine:
         if fill is not None:
             self.recorder.fill(fill, order.strategy_id, self.clock.seq)
             self.recorder.allocations(self.portfolio.allocate_fill(fill, owner=order.strategy_id))
+            if not self.warnings:
+                self._check_leverage(fill.ts)
         if order.strategy_id:
             owner = self.strategies.get(order.strategy_id)
             if owner is not None:
@@ -253,6 +262,31 @@ class TradingEngine:
             if math.isfinite(price):
                 total += self.portfolio.account_equity(symbol, price)
         return total
+
+    def strategy_equity(self, strategy_id: str) -> float:
+        """A strategy's capital plus its PnL on every symbol, at the last prices."""
+        total = self.capitals[strategy_id]
+        for symbol in self.instruments:
+            price = self.prices.last_price(symbol)
+            if math.isfinite(price):
+                total += self.portfolio.ledger(strategy_id, symbol).equity(price)
+        return total
+
+    def _check_leverage(self, ts: int) -> None:
+        """Warn once when the account's gross exposure passes `warn_leverage` times its equity."""
+        gross = 0.0
+        for symbol in self.instruments:
+            price = self.prices.last_price(symbol)
+            if math.isfinite(price):
+                gross += abs(self.portfolio.position(symbol)) * price
+        equity = self.equity()
+        limit = self.config.warn_leverage
+        if gross > limit * max(equity, 0.0):
+            text = (f"gross exposure {gross:,.2f} is {gross / equity:.2f}x the account's equity {equity:,.2f}, "
+                    f"past the stated {limit:g}x" if equity > 0 else
+                    f"gross exposure {gross:,.2f} with equity {equity:,.2f} (at or below zero)")
+            self.warnings.append((ts, text))
+            log.warning("%s", text)
 
     def _targets(self) -> list[tuple[str, str]]:
         return [(sid, sym) for sid in self.strategies for sym in self.instruments

@@ -15,9 +15,12 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from engine.model.errors import UserError
 from engine.model.events import NAN, Bar, Funding, OrderUpdate, Quote, Trade
+from engine.model.time import interval_ns
 from engine.model.types import Side
+from engine.trading.sizing import SIZE_UNITS, base_size
 
 T = TypeVar("T")
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class Param(Generic[T]):
                 out = kind(value)
         except (TypeError, ValueError):
             raise UserError(
-                f"parameter {name!r} of strategy {owner!r}: {value!r} is not a {kind.__name__}"
+                f"parameter {name!r} of strategy {owner!r}: {value!r} is not {_KINDS.get(kind, kind.__name__)}"
             ) from None
         if isinstance(out, float) and not math.isfinite(out):
             raise UserError(f"parameter {name!r} of strategy {owner!r}: {value!r} is not finite")
@@ -109,8 +112,12 @@ class Context(Protocol):
 
     @property
     def trading(self) -> bool: ...
+    @property
+    def capital(self) -> float: ...
     def now(self) -> int: ...
     def position(self, symbol: str | None = None) -> float: ...
+    def last_price(self, symbol: str | None = None) -> float: ...
+    def equity(self) -> float: ...
     def set_target(self, target: float, symbol: str | None = None) -> None: ...
     def submit_limit(
         self, side: Side, size: float, price: float, symbol: str | None = None,
@@ -130,21 +137,33 @@ class Strategy:
 
     Parameters become instance attributes of the declared type. `ordered` names parameters that
     must strictly increase in that order (`("fast", "slow")`); `validate` checks any other
-    relation. `bar_interval` (for example "1m") asks for bars built from trades; override
-    `warmup` to declare the history needed and `reset` to set the state a run starts from.
+    relation. `bar_interval` (for example "1m") asks for bars built from trades, and is a
+    parameter like any other (`--param bar_interval=5m`); override `warmup` to declare the history
+    needed and `reset` to set the state a run starts from. Every strategy shares one sizing rule
+    (`size` in `size_unit`, see `hold` and engine.trading.sizing).
     """
 
     name: ClassVar[str] = ""
     params: ClassVar[dict[str, Param[Any]]] = {}
     ordered: ClassVar[tuple[str, ...]] = ()
     bar_interval: str | None = None
+    size = Param(1.0, low=0.0, open_low=True, doc="position size, in size_unit")
+    size_unit = Param(
+        "fraction", choices=SIZE_UNITS,
+        doc="fraction: of the strategy's capital; quote: notional; base: base currency",
+    )
     ctx: Context
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        interval = cls.__dict__.get("bar_interval")
+        if isinstance(interval, str):  # a plain declaration becomes tunable like the built-ins'
+            cls.bar_interval = Param(interval, doc="bar length, e.g. 1m, 5m, 1h")  # type: ignore[assignment]
         merged: dict[str, Param[Any]] = {}
-        for klass in reversed(cls.__mro__):
-            merged.update({k: v for k, v in vars(klass).items() if isinstance(v, Param)})
+        for klass in cls.__mro__:  # the class's own parameters first, the inherited ones after
+            for key, value in vars(klass).items():
+                if isinstance(value, Param) and key not in merged:
+                    merged[key] = value
         cls.params = merged
         if cls.__dict__.get("name"):
             STRATEGIES[cls.name] = cls
@@ -164,7 +183,10 @@ class Strategy:
                 raise UserError(
                     f"strategy {owner!r}: parameter {low!r} ({a:g}) must be smaller than parameter {high!r} ({b:g})"
                 )
+        if isinstance(self.bar_interval, str):
+            interval_ns(self.bar_interval)  # a UserError naming a malformed interval
         self.validate()
+        self._direction = 0.0
         self.reset()
 
     # -- declarations -------------------------------------------------------------------
@@ -182,6 +204,22 @@ class Strategy:
         """The current parameter values."""
         return {k: getattr(self, k) for k in self.params}
 
+    # -- trading ---------------------------------------------------------------------------
+    def hold(self, direction: float, price: float | None = None) -> None:
+        """Hold `direction` times `size`: +1 long, -1 short, 0 flat (fractions scale it).
+
+        The size is converted to base units at `price` (default: the last trade) only when the
+        direction changes, so a held position is never re-traded because the price moved.
+        """
+        if direction == self._direction:
+            return
+        self._direction = direction
+        if direction == 0:
+            self.ctx.set_target(0.0)
+            return
+        px = self.ctx.last_price() if price is None else price
+        self.ctx.set_target(direction * base_size(self.size, self.size_unit, px, self.ctx.capital))
+
     @classmethod
     def uses(cls, callback: str) -> bool:
         """Whether this class overrides `callback` (the engine only dispatches what is used)."""
@@ -191,6 +229,7 @@ class Strategy:
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event: keeps `ctx` for trading, then `reset()`s the state."""
         self.ctx = ctx
+        self._direction = 0.0
         self.reset()
 
     def on_tick(self, tick: Trade) -> None:

@@ -35,12 +35,14 @@ END = SYNTH.end_ns  # 2024-01-02T02:00Z
 FUNDING_AT = to_ns("2024-01-02T00:00Z")
 
 # Parameters that make each reference strategy trade often on a few hours of data.
+# Sizes in base units, so that tests can count contracts by hand.
+BASE = {"size_unit": "base"}
 ACTIVE: dict[str, dict[str, Any]] = {
-    "ema_cross": {"fast": 5, "slow": 20, "size": 0.1},
-    "ema_cross_bars": {"fast": 2, "slow": 5, "size": 0.1, "bar_interval": "1m"},
-    "rsi_mr": {"n": 3, "lower": 40.0, "upper": 60.0, "exit": 50.0, "size": 0.1, "bar_interval": "1m"},
-    "macd_trend": {"fast": 2, "slow": 4, "signal": 2, "size": 0.1, "bar_interval": "1m"},
-    "grid": {"levels": 3, "step": 0.0003, "size": 0.1, "max_position": 0.5},
+    "ema_cross": {"fast": 5, "slow": 20, "size": 0.1, **BASE},
+    "ema_cross_bars": {"fast": 2, "slow": 5, "size": 0.1, "bar_interval": "1m", **BASE},
+    "rsi_mr": {"n": 3, "lower": 40.0, "upper": 60.0, "exit": 50.0, "size": 0.1, "bar_interval": "1m", **BASE},
+    "macd_trend": {"fast": 2, "slow": 4, "signal": 2, "size": 0.1, "bar_interval": "1m", **BASE},
+    "grid": {"levels": 3, "step": 0.0003, "size": 0.1, "max_position": 0.5, **BASE},
 }
 
 _LAKES: dict[SynthConfig, Path] = {}

@@ -29,8 +29,8 @@ def two_symbol_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _config() -> BacktestConfig:
     return BacktestConfig(
         strategies=(
-            StrategySpec("ema_cross_bars", {"fast": 5, "slow": 20, "size": 1.0}, "eth_trend", ETH),
-            StrategySpec("rsi_mr", {"n": 7, "size": 0.05}, "btc_meanrev", BTC),
+            StrategySpec("ema_cross_bars", {"fast": 5, "slow": 20, "size": 1.0, "size_unit": "base"}, "eth_trend", ETH),
+            StrategySpec("rsi_mr", {"n": 7, "size": 0.05, "size_unit": "base"}, "btc_meanrev", BTC),
         ),
         symbols=(ETH, BTC), start=to_ns("2024-01-01T01:00Z"), end=to_ns("2024-01-01T04:00Z"), venue="synthetic",
     )

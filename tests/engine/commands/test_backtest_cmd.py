@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.backtest.config import BacktestConfig
+from engine.cli import build_parser
+from engine.commands.backtest import config_from_args
 from engine.store.lake import Lake
 from engine.store.synthetic import SynthConfig, write_synthetic
 
@@ -94,3 +97,60 @@ def test_backtest_cmd_bad_input_one_line_exit_2(lake_root: Path, args: list[str]
     assert lines[0].startswith("okxbot: error: ")
     for word in named:
         assert word in lines[0]
+
+
+def _config(root: Path, *args: str) -> BacktestConfig:
+    parsed = build_parser().parse_args(["--data-root", str(root), "backtest", "--symbol", SYMBOL, *args])
+    cfg = config_from_args(parsed)
+    assert isinstance(cfg, BacktestConfig)
+    return cfg
+
+
+def test_backtest_cmd_weights_and_ids_share_the_account_capital(lake_root: Path) -> None:
+    cfg = _config(lake_root, "--capital", "20000", "--strategy", "ema_cross", "--id", "fastie", "--weight", "0.7",
+                  "--strategy", "rsi_mr", "--strategy", "macd_trend", "--id", "slowie")
+    # 0.7 of 20,000 to fastie; the other two share the remaining 0.3 equally
+    assert cfg.capitals() == pytest.approx({"fastie": 14_000.0, "rsi_mr": 3_000.0, "slowie": 3_000.0})
+
+
+def test_backtest_cmd_without_start_and_end_covers_all_the_data(lake_root: Path) -> None:
+    ts = Lake.at(lake_root).read("trades", "synthetic", SYMBOL, columns=["ts_event"]).column("ts_event")
+    cfg = _config(lake_root, "--strategy", "ema_cross")
+    assert (cfg.start, cfg.end) == (ts[0].as_py(), ts[-1].as_py() + 1)
+    assert _config(lake_root, "--strategy", "ema_cross", "--end", "2024-01-01T02:00Z").start == ts[0].as_py()
+
+
+def test_backtest_cmd_data_root_after_the_subcommand(lake_root: Path, tmp_path: Path) -> None:
+    done = subprocess.run([str(OKXBOT), "backtest", "--symbol", SYMBOL, *PERIOD, "--strategy", "rsi_mr", "--no-save",
+                           "--data-root", str(lake_root)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "rsi_mr" in done.stdout and not (tmp_path / "data").exists()
+
+
+def test_backtest_cmd_leverage_warning_on_stderr_and_exit_0(lake_root: Path) -> None:
+    # 50 ETH at ~2,000 on a 10,000 account: about 10x, far past the stated 1.5x
+    done = okxbot(lake_root, "backtest", "--symbol", SYMBOL, *PERIOD, "--no-save", "--strategy", "ema_cross",
+                  "--param", "size_unit=base", "--param", "size=50")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("okxbot: warning: ")]
+    assert len(warnings) == 1 and "past the stated 1.5x" in warnings[0]
+    quiet = okxbot(lake_root, "backtest", "--symbol", SYMBOL, *PERIOD, "--no-save", "--strategy", "ema_cross")
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr  # sized by the default rule: 1x
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--weight", "0.5", "--strategy", "ema_cross"], "--weight must follow the --strategy"),
+        (["--strategy", "ema_cross", "--weight", "0.5", "--weight", "0.2"], "--weight is given twice"),
+        (["--strategy", "ema_cross", "--weight", "abc"], "invalid float value: 'abc'"),
+        (["--strategy", "ema_cross", "--weight", "1.5"], "weight 1.5 must be in (0, 1]"),
+        (["--strategy", "ema_cross", "--id", "a", "--strategy", "rsi_mr", "--id", "a"], "'a' is used twice"),
+        (["--strategy", "ema_cross", "--capital", "-5"], "capital -5.0 must be a positive number"),
+    ],
+)
+def test_backtest_cmd_bad_weights_and_ids_one_line_exit_2(lake_root: Path, args: list[str], named: str) -> None:
+    done = okxbot(lake_root, "backtest", "--symbol", SYMBOL, *PERIOD, "--no-save", *args)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("okxbot: error: ") and named in lines[0], done.stderr

@@ -17,7 +17,7 @@ def test_strategies_lists_builtins_and_research_with_params(capsys: pytest.Captu
     assert "sma_trend: " in out  # research/sma_trend.py
     line = next(x for x in out.splitlines() if x.strip().startswith("fast") and "trades" in x)
     assert "int" in line and "default 20" in line and "[2, 10000]" in line
-    size = next(x for x in out.splitlines() if x.strip().startswith("size") and "target position" in x)
+    size = next(x for x in out.splitlines() if x.strip().startswith("size ") and "in size_unit" in x)
     assert "(0, inf]" in size  # size must be > 0: the range says so
     short = next(x for x in out.splitlines() if x.strip().startswith("allow_short"))
     assert "true or false" in short and "inf" not in short

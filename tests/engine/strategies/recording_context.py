@@ -32,11 +32,13 @@ class Placed:
 class RecordingContext:
     """The Context protocol over in-memory records; `start(strategy)` calls its on_start."""
 
-    def __init__(self, symbol: str = "BTC/USDT", trading: bool = True) -> None:
+    def __init__(self, symbol: str = "BTC/USDT", trading: bool = True, capital: float = 10_000.0) -> None:
         self.strategy_id = "test"
         self.symbol = symbol
         self.trading = trading
+        self.capital = capital
         self.clock = 0
+        self.last = math.nan  # the last trade price (or bar close) delivered
         self.targets: list[tuple[int, str, float]] = []  # (time, symbol, target)
         self.placed: dict[str, Placed] = {}
         self.open: dict[str, float] = {}  # client id -> filled size so far
@@ -57,6 +59,12 @@ class RecordingContext:
     def position(self, symbol: str | None = None) -> float:
         want = symbol or self.symbol
         return sum(f.side.sign * f.size for f in self.fills if f.symbol == want)
+
+    def last_price(self, symbol: str | None = None) -> float:
+        return self.last
+
+    def equity(self) -> float:
+        return self.capital + sum(f.side.sign * f.size * (self.last - f.price) - f.fee for f in self.fills)
 
     def set_target(self, target: float, symbol: str | None = None) -> None:
         self.targets.append((self.clock, symbol or self.symbol, target))
@@ -104,6 +112,7 @@ class RecordingContext:
         assert self._strategy is not None
         for p in prices:
             self.clock += NS_PER_S
+            self.last = p
             self._strategy.on_tick(Trade(self.symbol, self.clock, self.clock, p, 1.0, 1))
 
     def bars(self, closes: list[float], interval: str = "1m") -> None:
@@ -114,6 +123,7 @@ class RecordingContext:
             opened = self.clock
             self.clock += NS_PER_MIN
             bar = Bar(self.symbol, interval, opened, prev, max(prev, c), min(prev, c), c, 1.0)
+            self.last = c
             self._strategy.on_bar(bar)
             prev = c
 

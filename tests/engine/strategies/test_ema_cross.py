@@ -34,7 +34,7 @@ def reference_targets(prices: list[float], fast: int, slow: int, size: float) ->
 
 def run(prices: list[float], **params: object) -> list[tuple[int, float]]:
     ctx = RecordingContext()
-    ctx.start(build_strategy("ema_cross", params))
+    ctx.start(build_strategy("ema_cross", {"size_unit": "base", **params}))  # sizes as set
     ctx.trades(prices)
     # trades() delivers price i at clock (i + 1) seconds
     return [(t // NS_PER_S - 1, target) for t, _, target in ctx.targets]

@@ -16,7 +16,7 @@ from tests.engine.strategies.test_ema_cross import reference_targets
 
 def run(closes: list[float], **params: object) -> list[tuple[int, float]]:
     ctx = RecordingContext()
-    ctx.start(build_strategy("ema_cross_bars", params))
+    ctx.start(build_strategy("ema_cross_bars", {"size_unit": "base", **params}))  # sizes as set
     ctx.bars(closes)
     return [(t // NS_PER_MIN - 1, target) for t, _, target in ctx.targets]
 

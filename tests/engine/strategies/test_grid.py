@@ -16,7 +16,7 @@ from tests.engine.strategies.recording_context import RecordingContext
 
 def start(**params: object) -> tuple[Grid, RecordingContext]:
     ctx = RecordingContext()
-    grid = build_strategy("grid", {"tick_size": 0.01, **params})
+    grid = build_strategy("grid", {"tick_size": 0.01, "size_unit": "base", "size": 1.0, "max_position": 5.0, **params})
     assert isinstance(grid, Grid)
     ctx.start(grid)
     return grid, ctx

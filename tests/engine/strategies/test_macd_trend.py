@@ -15,7 +15,7 @@ from tests.engine.strategies.recording_context import RecordingContext
 
 def run(closes: list[float], **params: object) -> list[tuple[int, float]]:
     ctx = RecordingContext()
-    ctx.start(build_strategy("macd_trend", params))
+    ctx.start(build_strategy("macd_trend", {"size_unit": "base", **params}))  # sizes as set
     ctx.bars(closes)
     return [(t // NS_PER_MIN - 1, target) for t, _, target in ctx.targets]
 
@@ -74,8 +74,8 @@ def test_macd_trend_declares_warmup_and_params() -> None:
     assert MacdTrend().warmup() == Warmup(bars=26 + 9 - 1)
     assert MacdTrend(slow=40, signal=5).warmup() == Warmup(bars=44)
     defaults = {k: p.default for k, p in MacdTrend.params.items()}
-    assert defaults == {"fast": 12, "slow": 26, "signal": 9, "size": 1.0, "allow_short": True,
-                        "bar_interval": "1m"}
+    assert defaults == {"fast": 12, "slow": 26, "signal": 9, "allow_short": True, "bar_interval": "1m",
+                        "size": 1.0, "size_unit": "fraction"}  # the shared sizing rule comes last
     assert MacdTrend.uses("on_bar") and not MacdTrend.uses("on_tick")
 
 

@@ -15,7 +15,7 @@ from tests.engine.strategies.recording_context import RecordingContext
 
 def run(closes: list[float], **params: object) -> list[tuple[int, float]]:
     ctx = RecordingContext()
-    ctx.start(build_strategy("rsi_mr", params))
+    ctx.start(build_strategy("rsi_mr", {"size_unit": "base", **params}))  # sizes as set
     ctx.bars(closes)
     return [(t // NS_PER_MIN - 1, target) for t, _, target in ctx.targets]
 
@@ -86,7 +86,7 @@ def test_rsi_mr_declares_warmup_and_params() -> None:
     s = RsiMeanReversion(n=9, bar_interval="5m")
     assert s.warmup() == Warmup(bars=10)
     assert s.bar_interval == "5m"
-    names = {"n", "lower", "upper", "exit", "size", "allow_short", "bar_interval"}
+    names = {"n", "lower", "upper", "exit", "size", "size_unit", "allow_short", "bar_interval"}
     assert set(RsiMeanReversion.params) == names
     assert RsiMeanReversion.params["allow_short"].default is True
     assert RsiMeanReversion.uses("on_bar") and not RsiMeanReversion.uses("on_tick")

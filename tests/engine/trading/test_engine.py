@@ -293,3 +293,35 @@ def test_warmup_targets_remembered_and_net_difference_sent_at_begin_trading() ->
     rig.event(1985.0)
     assert (rig.ledger("A").position, rig.ledger("B").position) == (1.0, -0.5)
     assert_account_matches_venue(rig, 1985.0)
+
+
+# -- capital, the context's view, the leverage warning ------------------------------------------------
+def test_context_capital_last_price_and_equity_by_hand() -> None:
+    rig = make_rig()
+    for sid, cap in (("A", 60_000.0), ("B", 40_000.0)):
+        rig.strategies[sid] = Manual()
+        rig.engine.add_strategy(sid, rig.strategies[sid], SWAP, cap)
+    rig.engine.start()
+    rig.act(rig.target("A", 1.0))
+    rig.event(2000.0)  # A buys 1 at 2000, taker fee 0.05% = 1.0
+    rig.event(2100.0)
+    ctx = rig["A"].ctx
+    assert (ctx.capital, rig["B"].ctx.capital) == (60_000.0, 40_000.0)
+    assert ctx.last_price() == 2100.0
+    assert ctx.equity() == pytest.approx(60_000.0 + 1.0 * (2100.0 - 2000.0) - 1.0)
+    assert rig["B"].ctx.equity() == 40_000.0
+
+
+def test_leverage_warning_once_when_gross_passes_the_stated_multiple() -> None:
+    rig = make_rig("A")  # account capital 100,000; warn above 1.5x
+    rig.act(rig.target("A", 50.0))
+    rig.event(2000.0)  # 50 x 2000 = 100,000 gross on ~100,000 equity: 1.0x, no warning
+    assert rig.engine.warnings == []
+    rig.act(rig.target("A", 80.0))
+    rig.event(2000.0)  # 80 x 2000 = 160,000 gross: 1.6x
+    assert len(rig.engine.warnings) == 1
+    ts, text = rig.engine.warnings[0]
+    assert ts == rig.clock.ts and "gross exposure 160,000.00" in text and "past the stated 1.5x" in text
+    rig.act(rig.target("A", 90.0))
+    rig.event(2000.0)
+    assert len(rig.engine.warnings) == 1  # said once
