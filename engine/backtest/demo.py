@@ -63,7 +63,9 @@ def main(data_root: str | Path) -> int:
 
 def _netting_line(cfg: BacktestConfig, root: Path, result: object) -> str:
     """Fees of the netted portfolio against the two strategies run alone (real runs, not a formula)."""
-    alone = [run_backtest(replace(cfg, strategies=(spec,), progress=False), root) for spec in cfg.strategies]
+    capitals = cfg.capitals()  # alone, each strategy keeps the capital it has in the portfolio
+    alone = [run_backtest(replace(cfg, strategies=(spec,), capital=capitals[spec.strategy_id], progress=False), root)
+             for spec in cfg.strategies]
     fees = [float(sum(r.fills.column("fee").to_pylist())) for r in alone]
     netted = float(sum(result.fills.column("fee").to_pylist()))  # type: ignore[attr-defined]
     parts = " + ".join(f"{s.strategy_id} {f:.2f}" for s, f in zip(cfg.strategies, fees, strict=True))
