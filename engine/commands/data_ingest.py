@@ -89,4 +89,4 @@ def _print_kept(kept: list[FileResult]) -> None:
                 )
         if result.torn:
             rows = sum(r.received for r in result.reports)
-            warn(f"{result.path}: torn ({result.torn}); kept the {rows:,} rows of the complete lines before it")
+            warn(f"{result.path}: torn, {result.torn}; kept the {rows:,} rows of the complete lines before it")

@@ -23,15 +23,12 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print one line per series and its gaps below it (the largest three when there are more)."""
     from engine.commands.data_errors import one_line_os_errors
-    from engine.model.errors import UserError
     from engine.store.inspect import parse_duration, summarize
-    from engine.store.lake import Lake
+    from engine.store.lake import Lake, refuse_files
 
     gap_ns = parse_duration(args.gap)
     lake = Lake.at(args.data_root)
-    for folder in (lake.root.parent, lake.root):
-        if folder.exists() and not folder.is_dir():
-            raise UserError(f"data root {lake.root.parent}: {folder} is a file, not a folder")
+    refuse_files(lake.root.parent)
     with one_line_os_errors():
         infos = summarize(lake, gap_ns, args.kind)
     if not infos:

@@ -92,10 +92,13 @@ def check_options(options: Options) -> None:
 
     if options.venue is not None and not VENUE_NAME.match(options.venue):
         raise UserError(f"--venue {options.venue!r} must be letters, digits, '_', '.' or '-'")
-    if options.symbol is not None:
-        parse_symbol(options.symbol)
-    if options.interval is not None:
-        interval_ns(options.interval)
+    try:
+        if options.symbol is not None:
+            parse_symbol(options.symbol)
+        if options.interval is not None:
+            interval_ns(options.interval)
+    except UserError as exc:  # "symbol 'x' is not ..." -> "--symbol 'x' is not ..."
+        raise UserError(f"--{exc}") from None
     value = options.contract_value
     if value is not None and not 0 < value < float("inf"):
         raise UserError(f"--contract-value {value!r} must be a positive number")

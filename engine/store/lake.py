@@ -135,9 +135,7 @@ class Lake:
         the lake's lock and writes and removes a probe with the same functions every write uses.
         """
         data_root = self.root.parent
-        for folder in (data_root, self.root):
-            if folder.exists() and not folder.is_dir():
-                raise UserError(f"data root {data_root}: {folder} is a file, not a folder")
+        refuse_files(data_root)
         if not data_root.exists() and not data_root.parent.is_dir():
             raise UserError(
                 f"data root {data_root} does not exist, and neither does its parent {data_root.parent}: "
@@ -242,6 +240,14 @@ class Lake:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def refuse_files(data_root: Path) -> None:
+    """A UserError when the data root, or the lake folder in it, is a file."""
+    for folder in (data_root, data_root / "lake"):
+        if folder.exists() and not folder.is_dir():
+            where = "" if folder == data_root else f": its {folder.name} folder"
+            raise UserError(f"data root {data_root}{where} is a file, not a folder")
 
 
 def _os_error(exc: OSError, where: Path) -> str:

@@ -197,7 +197,7 @@ class Source:
             assert self._local is not None
             raw.seek(self._local[0])
             inner = _Inflating(raw, self._local[1])  # type: ignore[assignment]
-            self._torn(zipfile.BadZipFile("the archive's directory is missing"))
+            self._torn(zipfile.BadZipFile("directory missing"))
         else:
             return raw
         return io.BufferedReader(_Intact(inner, self._torn), _BLOCK)
@@ -206,6 +206,8 @@ class Source:
         kind = "zip" if self.compression == "zip" else "gzip"
         if isinstance(exc, EOFError):
             self.torn = f"the {kind} data ends early"
+        elif isinstance(exc, zipfile.BadZipFile) and "directory" in str(exc):
+            self.torn = self.torn or "the zip archive's directory at its end is missing"
         elif self.torn is None or "directory" in self.torn:
             self.torn = f"the {kind} data is damaged ({exc})"
 

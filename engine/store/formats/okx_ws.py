@@ -48,7 +48,7 @@ def _route(source: Source, message: Any, recv: int | None, rows: okx.Rows, skipp
            first: list[str]) -> None:
     """Route a message; when it is malformed, its data items one by one, so one bad trade costs one row."""
     try:
-        okx.route(message, recv, rows, skipped)
+        _route_whole(message, recv, rows, skipped)
         return
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         items = message.get("data") if isinstance(message, dict) else None
@@ -56,15 +56,18 @@ def _route(source: Source, message: Any, recv: int | None, rows: okx.Rows, skipp
             _malformed(source, skipped, first, exc, repr(message)[:80])
             return
     for item in items:
-        single: dict[str, Any] = {**message, "data": [item]}
         try:
-            part: okx.Rows = defaultdict(list)
-            okx.route(single, recv, part, skipped)
+            _route_whole({**message, "data": [item]}, recv, rows, skipped)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             _malformed(source, skipped, first, exc, repr(item)[:80])
-            continue
-        for key, found in part.items():
-            rows[key].extend(found)
+
+
+def _route_whole(message: Any, recv: int | None, rows: okx.Rows, skipped: Counter[str]) -> None:
+    """Route a message's rows all or none: a failure part-way leaves `rows` as it was."""
+    part: okx.Rows = defaultdict(list)
+    okx.route(message, recv, part, skipped)
+    for key, found in part.items():
+        rows[key].extend(found)
 
 
 def _malformed(source: Source, skipped: Counter[str], first: list[str], exc: Exception, example: str) -> None:
