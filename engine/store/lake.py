@@ -148,7 +148,7 @@ class Lake:
                 _write_atomic(pa.table({"probe": pa.array([], pa.int8())}), probe)
             probe.unlink()
         except OSError as exc:
-            raise UserError(f"cannot write to the lake at {self.root}: {_os_error(exc, self.root)}") from exc
+            raise UserError(f"cannot write to the lake at {self.root}: {exc.strerror or exc}") from exc
 
     def _merge_days(self, kind: str, directory: Path, data: pa.Table) -> int:
         parts = list(_split_days(data))
