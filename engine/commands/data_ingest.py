@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(args.venue, args.symbol, args.interval, args.contract_value)
     with one_line_os_errors():
         results = ingest_paths(_lake(args.data_root), args.files, options, progress=not args.no_progress)
-    kept = [r for r in results if r.refused is None]
+    kept = [r for r in results if r.reports]
     refused = [r.refused for r in results if r.refused is not None]
     if not kept and len(refused) == 1:
         raise UserError(refused[0])

@@ -21,7 +21,7 @@ import pyarrow as pa
 from engine.model.errors import UserError
 from engine.store import formats
 from engine.store.formats import Options, Source
-from engine.store.lake import VENUE_NAME, Lake, WriteReport
+from engine.store.lake import VENUE_NAME, Lake, PartlyWritten, WriteReport
 from engine.store.screen import judge, screen
 
 PROGRESS_MIN_BYTES = 8 << 20  # smaller inputs finish before a bar is worth drawing
@@ -31,14 +31,14 @@ _UNREADABLE = (KeyError, IndexError, TypeError, ValueError, msgspec.DecodeError,
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """What ingesting one file did: its series written, or why it was refused."""
+    """What ingesting one file did: its series written, and why the rest was refused (if it was)."""
 
     path: Path
     format: str
     reports: list[WriteReport]
     skipped: dict[str, int] = field(default_factory=dict)  # lines/messages that are not rows
     torn: str | None = None  # the archive ended early or was damaged; the lines before were kept
-    refused: str | None = None  # one line: why nothing of the file was written
+    refused: str | None = None  # one line: why the file (the rest of it, when `reports`) was not written
 
 
 def ingest_files(
@@ -116,6 +116,8 @@ def ingest_source(lake: Lake, source: Source, module: ModuleType, options: Optio
     """Parse, screen and write one recognised file; a refusal is recorded, not raised."""
     try:
         return _ingest(lake, source, module, options)
+    except PartlyWritten as exc:  # the disk failed after some of the file's series were written
+        return FileResult(source.path, module.NAME, exc.reports, torn=source.torn, refused=str(exc))
     except UserError as exc:
         return FileResult(source.path, module.NAME, [], refused=str(exc))
 
@@ -139,7 +141,14 @@ def _ingest(lake: Lake, source: Source, module: ModuleType, options: Options) ->
             rejected[reason] = rejected.get(reason, 0) + count
         examples = s.examples | examples
     judge(str(source.path), received + malformed, rejected, examples)
-    reports = [lake.write_screened(b.venue, b.symbol, s) for b, s in screens]
+    reports: list[WriteReport] = []
+    for batch, screened in screens:
+        try:
+            reports.append(lake.write_screened(batch.venue, batch.symbol, screened))
+        except UserError as exc:
+            if reports:
+                raise PartlyWritten(str(exc), reports) from exc
+            raise
     return FileResult(source.path, parsed.format, reports, parsed.skipped, torn=source.torn)
 
 

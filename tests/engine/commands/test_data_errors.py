@@ -301,3 +301,30 @@ def test_synth_failing_after_some_writes_keeps_them_exit_1(
     assert "(written before the failure)" in captured.out.splitlines()[0]
     assert captured.err.count("\n") == 1 and "No space left on device" in captured.err
     assert len(written) == 3 and all(p.is_file() for p in written)
+
+
+def test_ingest_disk_full_after_one_series_of_a_file_keeps_it_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = seeded(tmp_path)
+    lines = []
+    for i in range(5):  # one trade and one quote per line pair: two series, quotes written second
+        trade = {"e": "trade", "T": T0 + i, "t": i, "p": "100", "q": "1", "m": False}
+        quote = {"u": i, "E": T0 + i, "b": "99", "B": "1", "a": "101", "A": "1"}
+        lines.append(f"{(T0 + i) * 10**6} " + json.dumps({"stream": "ethusdt@trade", "data": trade}))
+        lines.append(f"{(T0 + i) * 10**6} " + json.dumps({"stream": "ethusdt@bookTicker", "data": quote}))
+    (tmp_path / "rec.txt").write_text("\n".join(lines) + "\n")
+    real = lake_module._write_atomic
+
+    def full_for_quotes(table: pa.Table, path: Path) -> None:
+        if "quotes" in path.parts:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(table, path)
+
+    monkeypatch.setattr(lake_module, "_write_atomic", full_for_quotes)
+    assert main(["--data-root", str(root), "data", "ingest", str(tmp_path / "rec.txt")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "trades binance ETH/USDT: received 5, new 5, duplicates 0, rejected 0\n"
+    assert captured.err.count("\n") == 1 and "No space left on device" in captured.err
+    assert Lake.at(root).read("trades", "binance", "ETH/USDT").num_rows == 5
+    assert Lake.at(root).read("quotes", "binance", "ETH/USDT").num_rows == 0

@@ -426,6 +426,7 @@ def test_cli_retries_giving_up_after_written_pages_exit_1_says_what_was_kept(
     complete = datetime.fromtimestamp((oldest_kept_ms + 1) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     assert lines[1].startswith(f"kept: {complete}..2024-01-01T00:01:00 is complete in the lake")
     assert err.count("\n") == 1 and "fetching trades failed after 5 attempts" in err and "Traceback" not in err
+    assert "%|" not in err and "\r" not in err  # stderr is a pipe: no progress bar
     done = run_cli(cli(data_root, "--symbol", SWAP, "--start", START, "--end", END, url=fake.url))
     assert done.returncode == 0, done.stderr
     assert_trades_equal(data_root, SWAP_TRADES, T0, T0 + 60_000)
