@@ -58,11 +58,16 @@ def _show(ns: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the download and print one summary line."""
+    """Run the download and print one summary line.
+
+    Exit 1 when the retries gave up after some pages were written (the line says what was kept),
+    2 when nothing was written (docs/lake.md, "Exit codes").
+    """
     import time
     from pathlib import Path
 
-    from engine.commands.download import DownloadConfig, DownloadRequest, download
+    from engine.commands.data_errors import DONE, PARTLY_DONE, error, one_line_os_errors
+    from engine.commands.download import DownloadConfig, DownloadRequest, DownloadStopped, download
 
     start = parse_time("--start", args.start)
     end = parse_time("--end", args.end) if args.end else time.time_ns()
@@ -72,12 +77,29 @@ def run(args: argparse.Namespace) -> int:
     config = DownloadConfig(
         rest_url=args.rest_url or None, flush_pages=args.flush_pages, progress=not args.no_progress
     )
-    report = download(Path(args.data_root), request, config)
+    with one_line_os_errors():
+        try:
+            report = download(Path(args.data_root), request, config)
+        except DownloadStopped as stopped:
+            _summary(args, stopped.report)
+            kept = stopped.report.complete_from
+            if kept is not None:
+                print(f"kept: {_show(kept)}..{_show(stopped.report.end)} is complete in the lake; "
+                      "the same command again continues below it")
+            error(str(stopped))
+            return PARTLY_DONE
+    _summary(args, report)
+    return DONE
+
+
+def _summary(args: argparse.Namespace, report: Any) -> None:
+    from engine.commands.data_errors import warn
+
     what = f"bars {args.interval}" if report.kind == "bars" else "trades"
-    rejected = f", {report.rejected} rejected as invalid" if report.rejected else ""
     print(
         f"okx {report.symbol} {what} {_show(report.start)}..{_show(report.end)}: "
-        f"{report.new_rows} rows written, {report.duplicates} already in the lake{rejected}, "
-        f"{report.pages} pages fetched"
+        f"{report.new_rows} rows written, {report.duplicates} already in the lake, "
+        f"{report.pages} pages fetched" + (f", {report.rejected} rejected" if report.rejected else "")
     )
-    return 0
+    if report.rejected:
+        warn(f"okx {report.symbol} {what}: rejected {report.rejected} rows sent by OKX as invalid")

@@ -1,9 +1,18 @@
-"""`okxbot data ingest FILE... [--venue V] [--symbol S]`: add recorded or downloaded data to the lake."""
+"""`okxbot data ingest FILE... [--venue V] [--symbol S]`: add recorded or downloaded data to the lake.
+
+Exit 0 when every file was ingested (rejected rows are counted on stderr), 1 when some files
+were refused or torn while others were kept, 2 when nothing was written (docs/lake.md).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from engine.commands.data_errors import DONE, NOTHING_DONE, PARTLY_DONE, error, one_line_os_errors, warn
+
+if TYPE_CHECKING:
+    from engine.store.ingest import FileResult
 
 
 def add_parser(sub: Any) -> None:
@@ -14,7 +23,8 @@ def add_parser(sub: Any) -> None:
         description=(
             "Ingest files into the lake. Formats: OKX WebSocket pushes (JSON lines/array), OKX "
             "trade-history CSV/zip, Binance WebSocket recordings, freqtrade JSON, and generic "
-            "CSV/Parquet trades, quotes, bars or funding. Re-ingesting a file adds nothing."
+            "CSV/Parquet trades, quotes, bars or funding. Re-ingesting a file adds nothing. Exit 0: "
+            "done; 1: some files refused or torn, the rest kept; 2: nothing written."
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="files to ingest (.gz and .zip are opened)")
@@ -32,26 +42,51 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ingest and print one line per (kind, venue, symbol), plus skipped lines per file."""
+    """Ingest; print one line per (kind, venue, symbol) on stdout, rejections and refusals on stderr."""
+    from engine.model.errors import UserError
     from engine.store.formats import Options
-    from engine.store.ingest import ingest_paths, merge_reports
-    from engine.store.lake import Lake
+    from engine.store.ingest import ingest_paths
 
     options = Options(args.venue, args.symbol, args.interval, args.contract_value)
-    lake = Lake.at(args.data_root)
-    results = ingest_paths(lake, args.files, options, progress=not args.no_progress)
-    for report in merge_reports(r for result in results for r in result.reports):
-        rejected = sum(report.rejected.values())
-        reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(report.rejected.items()))
+    with one_line_os_errors():
+        results = ingest_paths(_lake(args.data_root), args.files, options, progress=not args.no_progress)
+    kept = [r for r in results if r.reports]
+    refused = [r.refused for r in results if r.refused is not None]
+    if not kept and len(refused) == 1:
+        raise UserError(refused[0])
+    _print_kept(kept)
+    for line in refused:
+        error(line)
+    if not kept:
+        return NOTHING_DONE
+    return PARTLY_DONE if refused or any(r.torn for r in kept) else DONE
+
+
+def _lake(data_root: str) -> Any:
+    from engine.store.lake import Lake
+
+    return Lake.at(data_root)
+
+
+def _print_kept(kept: list[FileResult]) -> None:
+    from engine.store.ingest import merge_reports
+    from engine.store.screen import describe
+
+    for report in merge_reports(r for result in kept for r in result.reports):
         print(
             f"{report.kind} {report.venue} {report.symbol}: received {report.received:,}, "
-            f"new {report.new_rows:,}, duplicates {report.duplicates:,}, rejected {rejected:,}"
-            + (f" ({reasons})" if reasons else "")
+            f"new {report.new_rows:,}, duplicates {report.duplicates:,}, rejected {sum(report.rejected.values()):,}"
         )
-    for result in results:
+    for result in kept:
         if result.skipped:
             skipped = ", ".join(f"{what} {count:,}" for what, count in sorted(result.skipped.items()))
             print(f"{result.path}: skipped {sum(result.skipped.values()):,} lines ({skipped})")
-        if not result.reports:
-            print(f"{result.path}: no rows of a known kind")
-    return 0
+        for r in result.reports:
+            if r.rejected:
+                warn(
+                    f"{result.path}: {r.kind} {r.venue} {r.symbol}: rejected {sum(r.rejected.values()):,} "
+                    f"of {r.received:,} rows: {describe(r.rejected, r.examples)}"
+                )
+        if result.torn:
+            rows = sum(r.received for r in result.reports)
+            warn(f"{result.path}: torn, {result.torn}; kept the {rows:,} rows of the complete lines before it")

@@ -21,13 +21,16 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per series and its largest gaps below it."""
+    """Print one line per series and its gaps below it (the largest three when there are more)."""
+    from engine.commands.data_errors import one_line_os_errors
     from engine.store.inspect import parse_duration, summarize
-    from engine.store.lake import Lake
+    from engine.store.lake import Lake, refuse_files
 
     gap_ns = parse_duration(args.gap)
     lake = Lake.at(args.data_root)
-    infos = summarize(lake, gap_ns, args.kind)
+    refuse_files(lake.root.parent)
+    with one_line_os_errors():
+        infos = summarize(lake, gap_ns, args.kind)
     if not infos:
         print(f"no data in {lake.root}; add some with `okxbot data ingest FILE`")
         return 0
@@ -44,10 +47,18 @@ def run(args: argparse.Namespace) -> int:
                 for c, (cell, w) in enumerate(zip(line, widths, strict=True))
             ).rstrip()
         )
-        info = infos[n - 1] if n else None
-        for gap in info.largest_gaps if info else ():
-            print(f"    gap {duration(gap.length)}: {iso(gap.start)} -> {iso(gap.end)}")
+        if n:
+            print_gaps(infos[n - 1])
     return 0
+
+
+def print_gaps(info: Any) -> None:
+    """The series' gaps under its line: all when they are few, else how many and the largest."""
+    shown = info.largest_gaps
+    if info.gap_count > len(shown):
+        print(f"    {info.gap_count:,} gaps, the {len(shown)} largest:")
+    for gap in shown:
+        print(f"    gap {duration(gap.length)}: {iso(gap.start)} -> {iso(gap.end)}")
 
 
 def iso(ts: int) -> str:

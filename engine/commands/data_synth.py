@@ -25,29 +25,51 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generate, write and print what was written, marked as synthetic."""
-    from datetime import UTC, datetime
+    """Generate, write and print what was written, marked as synthetic.
+
+    Exit 1 when a write failed after others were written (what was written is printed), 2 when
+    nothing was written (docs/lake.md, "Exit codes").
+    """
     from pathlib import Path
 
-    from engine.store.lake import Lake
-    from engine.store.synthetic import VENUE, SynthConfig, write_synthetic
+    from engine.commands.data_errors import DONE, PARTLY_DONE, error, one_line_os_errors
+    from engine.store.lake import Lake, PartlyWritten
+    from engine.store.synthetic import SynthConfig, write_synthetic
 
     cfg = SynthConfig(
         symbol=args.symbol, start=args.start, hours=args.hours, seed=args.seed,
         trade_rate=args.rate, start_price=args.price,
     )
     lake = Lake.at(Path(args.data_root))
-    reports = write_synthetic(lake, cfg)
+    with one_line_os_errors():
+        lake.check_writable()
+        try:
+            reports = write_synthetic(lake, cfg)
+        except PartlyWritten as stopped:
+            _print(lake, cfg, stopped.reports, "written before the failure")
+            error(str(stopped))
+            return PARTLY_DONE
+    _print(lake, cfg, reports, "")
+    return DONE
+
+
+def _print(lake: Any, cfg: Any, reports: list[Any], note: str) -> None:
+    from datetime import UTC, datetime
+
+    from engine.commands.data_errors import warn
+    from engine.store.screen import describe
+    from engine.store.synthetic import VENUE
 
     def show(ns: int) -> str:
         return datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M")
 
     print(
         f"SYNTHETIC data (not a real market), seed {cfg.seed}: {cfg.symbol} venue {VENUE!r} "
-        f"{show(cfg.start_ns)}..{show(cfg.end_ns)} UTC into {lake.root}"
+        f"{show(cfg.start_ns)}..{show(cfg.end_ns)} UTC into {lake.root}" + (f" ({note})" if note else "")
     )
     for r in reports:
         rejected = sum(r.rejected.values())
         print(f"  {r.kind:<8} {r.received:>10,} rows: {r.new_rows:,} new, {r.duplicates:,} already there"
-              + (f", {rejected:,} rejected {r.rejected}" if rejected else ""))
-    return 0
+              + (f", {rejected:,} rejected" if rejected else ""))
+        if rejected:
+            warn(f"synthetic {r.kind}: rejected {rejected:,} rows: {describe(r.rejected, r.examples)}")

@@ -37,7 +37,15 @@ from engine.store.schema import BARS, TRADES
 from engine.venues.okx.formats import OKX_BARS, Contract, market_type, parse_candles, parse_trades
 from engine.venues.okx.rest import OkxRest, RetryPolicy
 
-__all__ = ["DownloadConfig", "DownloadReport", "DownloadRequest", "download", "missing_spans", "state_path"]
+__all__ = [
+    "DownloadConfig",
+    "DownloadReport",
+    "DownloadRequest",
+    "DownloadStopped",
+    "download",
+    "missing_spans",
+    "state_path",
+]
 
 VENUE = "okx"
 KINDS = ("trades", "bars")
@@ -99,6 +107,15 @@ class DownloadReport:
     new_rows: int
     duplicates: int
     rejected: int
+    complete_from: int | None = None  # [complete_from, end) is in the lake, when a stopped run kept some
+
+
+class DownloadStopped(UserError):
+    """The retries gave up after some pages were written; `report` says what was kept."""
+
+    def __init__(self, message: str, report: DownloadReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,19 +324,38 @@ def download(
             f"nothing to download yet: start {_iso(request.start)} is not before "
             f"{_iso(end)}, the end of settled history"
         )
+    lake = Lake.at(data_root)
+    lake.check_writable()  # before any request: a read-only disk is refused at once
     path = state_path(data_root, request)
     with _exclusive(path, f"okx {request.symbol} {request.kind}"):
         progress = _Progress(path)
         if request.refetch:
             progress.forget(request.start, end)
         gaps = missing_spans(request.start, end, progress.covered)
-        writer = _Writer(Lake.at(data_root), request, config, progress)
+        writer = _Writer(lake, request, config, progress)
         if gaps:
             try:
                 _fill(request, config, gaps, writer)
+            except UserError as exc:
+                writer.flush()  # keep what was fetched when a retry gives up
+                _stopped(request, end, writer, gaps, exc)
             finally:
-                writer.flush()  # keep what was fetched when a retry gives up or on Ctrl-C
+                writer.flush()  # and on Ctrl-C
     return DownloadReport(request.kind, request.symbol, request.start, end, *writer.totals)
+
+
+def _stopped(request: DownloadRequest, end: int, writer: _Writer, gaps: list[Span], exc: UserError) -> None:
+    """Raise `exc` as is when nothing was written, else a DownloadStopped saying what was kept."""
+    if writer.totals[0] == 0:
+        raise exc
+    newest = gaps[-1]  # walked first, from its end down
+    lows = [lo for lo, hi in writer.progress.covered if lo <= newest[1] <= hi]
+    pages, received, new_rows, duplicates, rejected = writer.totals
+    report = DownloadReport(
+        request.kind, request.symbol, request.start, end, pages, received, new_rows, duplicates, rejected,
+        complete_from=min(lows, default=None),
+    )
+    raise DownloadStopped(str(exc), report) from exc
 
 
 def _iso(ns: int) -> str:

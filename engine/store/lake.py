@@ -3,6 +3,8 @@
 One sorted file per partition. A write merges new rows into the partitions it touches and
 replaces each file atomically (temporary file, fsync, `os.replace`), so readers never see a half
 file and a crash leaves the old one. Writers to one series take a lock file; readers take none.
+Every change to the disk goes through `_locked` and `_write_atomic`; `Lake.check_writable` tries
+them on a probe, so a lake that cannot be written is refused before anything is parsed or fetched.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +31,10 @@ from engine.model.time import NS_PER_DAY
 from engine.model.types import parse_symbol
 from engine.store import rows
 from engine.store.schema import KINDS
+from engine.store.screen import Example, Screened, screen
 
 PART = "part-0.parquet"
-_VENUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+VENUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DICTIONARY = ("side", "price", "interval")  # few distinct values: dictionary pages shrink them
 _DELTA = ("ts_event", "ts_recv")  # increasing integers: delta encoding beats dictionaries
 
@@ -47,6 +50,15 @@ class WriteReport:
     new_rows: int
     duplicates: int
     rejected: dict[str, int]  # reason -> count
+    examples: dict[str, Example] = field(default_factory=dict)  # reason -> (column, first bad value)
+
+
+class PartlyWritten(UserError):
+    """A run of writes stopped by a failure after some of them were written (`reports`)."""
+
+    def __init__(self, message: str, reports: list[WriteReport]) -> None:
+        super().__init__(message)
+        self.reports = reports
 
 
 class Lake:
@@ -66,7 +78,7 @@ class Lake:
         """Directory of one series; validates kind, venue and symbol."""
         if kind not in KINDS:
             raise UserError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-        if not _VENUE.match(venue):
+        if not VENUE_NAME.match(venue):
             raise UserError(f"venue {venue!r} must be letters, digits, '_', '.' or '-'")
         return self.root / kind / f"venue={venue}" / f"symbol={symbol_to_path(symbol)}"
 
@@ -89,19 +101,54 @@ class Lake:
 
     def write(self, kind: str, venue: str, symbol: str, table: pa.Table) -> WriteReport:
         """Validate, dedupe and merge rows into their date partitions."""
+        self.series_dir(kind, venue, symbol)  # names a bad kind, venue or symbol before any work
+        return self.write_screened(venue, symbol, screen(kind, table))
+
+    def write_screened(self, venue: str, symbol: str, screened: Screened) -> WriteReport:
+        """Dedupe and merge rows already screened (`engine.store.screen`) into their partitions.
+
+        A failure of the disk is a UserError naming the partition; the partitions written before
+        it stay (each is replaced atomically), the one being written keeps its old content.
+        """
+        kind = screened.kind
         directory = self.series_dir(kind, venue, symbol)
-        data = rows.conform(kind, table)
-        good, rejected = rows.validate(kind, data)
-        if not good.all():
-            data = data.filter(pa.array(good))
+        data = screened.kept
         if kind == "trades" and data.num_rows:
             data = rows.fill_trade_ids(data)
         new_rows = 0
         if data.num_rows:
-            with _locked(directory):
-                new_rows = self._merge_days(kind, directory, data)
-        accepted = int(good.sum())
-        return WriteReport(kind, venue, symbol, table.num_rows, new_rows, accepted - new_rows, rejected)
+            try:
+                with _locked(directory):
+                    new_rows = self._merge_days(kind, directory, data)
+            except OSError as exc:
+                raise UserError(f"cannot write to the lake: {_os_error(exc, directory)}") from exc
+        duplicates = screened.kept.num_rows - new_rows
+        return WriteReport(
+            kind, venue, symbol, screened.received, new_rows, duplicates, screened.rejected, screened.examples
+        )
+
+    def check_writable(self) -> None:
+        """Refuse, with a UserError naming the folder, a lake that cannot be written: a data root
+        that is a file or whose parent folder is missing, a read-only disk, no permission.
+
+        Creates the data root and the lake folder when the data root's parent exists, then takes
+        the lake's lock and writes and removes a probe with the same functions every write uses.
+        """
+        data_root = self.root.parent
+        refuse_files(data_root)
+        if not data_root.exists() and not data_root.parent.is_dir():
+            raise UserError(
+                f"data root {data_root} does not exist, and neither does its parent {data_root.parent}: "
+                "create it first, or check --data-root"
+            )
+        probe = self.root / ".write-probe.parquet"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with _locked(self.root):
+                _write_atomic(pa.table({"probe": pa.array([], pa.int8())}), probe)
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(f"cannot write to the lake at {self.root}: {exc.strerror or exc}") from exc
 
     def _merge_days(self, kind: str, directory: Path, data: pa.Table) -> int:
         parts = list(_split_days(data))
@@ -193,6 +240,19 @@ class Lake:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def refuse_files(data_root: Path) -> None:
+    """A UserError when the data root, or the lake folder in it, is a file."""
+    for folder in (data_root, data_root / "lake"):
+        if folder.exists() and not folder.is_dir():
+            where = "" if folder == data_root else f": its {folder.name} folder"
+            raise UserError(f"data root {data_root}{where} is a file, not a folder")
+
+
+def _os_error(exc: OSError, where: Path) -> str:
+    """`<path>: <what the OS said>` in one line."""
+    return f"{exc.filename or where}: {exc.strerror or exc}"
 
 
 def _day_name(ts: int) -> str:

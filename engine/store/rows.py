@@ -153,17 +153,39 @@ _CHECKS: dict[str, Callable[[pa.Table], list[tuple[str, np.ndarray]]]] = {
 
 def validate(kind: str, table: pa.Table) -> tuple[np.ndarray, dict[str, int]]:
     """Mask of acceptable rows and rejected counts by reason (each row counted once, first reason)."""
-    good = ~_nulls(table, "ts_event")
+    good, rejected, _ = check(kind, table)
+    return good, rejected
+
+
+def check(
+    kind: str, table: pa.Table, bad: np.ndarray | None = None
+) -> tuple[np.ndarray, dict[str, int], dict[str, int]]:
+    """Mask of acceptable rows, rejected counts by reason (each row counted once, first reason) and
+    the first rejected row of each reason. Rows of `bad` are rejected already and not counted."""
+    good = ~_nulls(table, "ts_event") if bad is None else ~_nulls(table, "ts_event") & ~bad
     rejected: dict[str, int] = {}
-    if not good.all():
-        rejected["ts_missing"] = int((~good).sum())
-    for reason, bad in _CHECKS[kind](table):
-        hit = good & bad
+    first: dict[str, int] = {}
+    missing = ~good if bad is None else ~good & ~bad
+    if missing.any():
+        rejected["ts_missing"], first["ts_missing"] = int(missing.sum()), int(np.argmax(missing))
+    for reason, wrong in _CHECKS[kind](table):
+        hit = good & wrong
         count = int(hit.sum())
         if count:
-            rejected[reason] = count
+            rejected[reason], first[reason] = count, int(np.argmax(hit))
             good &= ~hit
-    return good, rejected
+    return good, rejected, first
+
+
+_REASON_COLUMNS = {"ts_missing": "ts_event", "bid_above_ask": "bid", "ohlc_inconsistent": "high"}
+
+
+def column_of(kind: str, reason: str) -> str:
+    """The lake column a rejection reason is about (`price_nan` -> price)."""
+    if reason in _REASON_COLUMNS:
+        return _REASON_COLUMNS[reason]
+    names = [n for n in KINDS[kind].names if reason.startswith(n + "_")]
+    return max(names, key=len) if names else reason.rsplit("_", 1)[0]
 
 
 # --- ids, keys and order ----------------------------------------------------------------------

@@ -57,19 +57,20 @@ def parse(source: Source, options: Options) -> Parsed:
     trades: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     quotes: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     skipped: Counter[str] = Counter()
+    first: str | None = None
     for line in source.lines():
-        recv, body = _split_prefix(line)
-        match = _STREAM.search(body, 0, 200)
-        if match is None:
-            skipped["snapshot" if b'"lastUpdateId"' in body[:40] else "other"] += 1
-            continue
-        stream = match[1].decode()
         try:
-            _route(stream, recv, body, trades, quotes, skipped)
-        except (msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError) as exc:
+            recv, body = _split_prefix(line)
+            match = _STREAM.search(body, 0, 200)
+            if match is None:
+                skipped["snapshot" if b'"lastUpdateId"' in body[:40] else "other"] += 1
+                continue
+            _route(match[1].decode(), recv, body, trades, quotes, skipped)
+        except (msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError) as exc:  # incl. UnicodeDecodeError
             # A recording survives a torn or garbled line: count it, say so, keep the rest.
             skipped["malformed"] += 1
             if skipped["malformed"] == 1:
+                first = f"{line[:60]!r} ({type(exc).__name__}: {exc})"
                 log.warning("%s: skipping a malformed line (%s): %r", source.path, exc, line[:80])
     venue = options.venue or VENUE
     batches = [
@@ -78,7 +79,7 @@ def parse(source: Source, options: Options) -> Parsed:
     batches += [
         Batch("quotes", venue, _symbol(source, options, n), _table(_QUOTES, r)) for n, r in sorted(quotes.items())
     ]
-    return Parsed(NAME, batches, dict(skipped))
+    return Parsed(NAME, batches, dict(skipped), first)
 
 
 def _split_prefix(line: bytes) -> tuple[int | None, bytes]:

@@ -13,12 +13,21 @@ import re
 from typing import Any
 
 import msgspec
-import numpy as np
 import pyarrow as pa
 
 from engine.model.errors import UserError
-from engine.model.time import NS_PER_MS
-from engine.store.formats._common import Batch, Options, Parsed, Source, resolve, to_side
+from engine.store.formats._common import (
+    Batch,
+    Options,
+    Parsed,
+    Source,
+    Unreadable,
+    floats_of,
+    marks,
+    ms_of,
+    read_side,
+    resolve,
+)
 
 NAME = "freqtrade"
 _TRADES = re.compile(r"^(?P<pair>[A-Za-z0-9]+(?:_[A-Za-z0-9]+){1,2})-trades\.json$")
@@ -67,14 +76,23 @@ def parse(source: Source, options: Options) -> Parsed:
     folder = source.path.parent.name.lower()
     from_folder = folder if folder in EXCHANGES and options.venue is None else None
     venue, symbol = resolve(source, options, from_folder, _symbol(match["pair"]))
-    rows: list[list[Any]] = msgspec.json.decode(source.read())
-    if not rows:
-        raise UserError(f"{source.path}: the file holds no rows")
-    if "tf" not in match.groupdict():
-        return Parsed(NAME, [Batch("trades", venue, symbol, _trades(rows))])
-    kind = {"mark": "mark", "funding_rate": "funding"}.get(match["type"] or "", "bars")
-    table = _funding(rows) if kind == "funding" else _candles(rows, match["tf"])
-    return Parsed(NAME, [Batch(kind, venue, symbol, table)])
+    document = msgspec.json.decode(source.read())
+    if not isinstance(document, list) or not document:
+        raise UserError(f"{source.path}: the file holds no rows (a freqtrade file is a JSON array of rows)")
+    trades = "tf" not in match.groupdict()
+    width = 6 if trades else 2 if match["type"] == "funding_rate" else 6
+    rows = [row for row in document if isinstance(row, list) and len(row) >= width]
+    malformed = len(document) - len(rows)
+    first_bad = next((row for row in document if not (isinstance(row, list) and len(row) >= width)), None)
+    skipped = {"malformed": malformed} if malformed else {}
+    example = f"{str(first_bad)[:60]!r} is not a row of {width} or more fields" if malformed else None
+    if trades:
+        batch = Batch("trades", venue, symbol, *_trades(rows))
+    else:
+        kind = {"mark": "mark", "funding_rate": "funding"}.get(match["type"] or "", "bars")
+        found = _funding(rows) if kind == "funding" else _candles(rows, match["tf"])
+        batch = Batch(kind, venue, symbol, *found)
+    return Parsed(NAME, [batch], skipped, example)
 
 
 def _symbol(pair: str) -> str:
@@ -86,33 +104,44 @@ def _column(rows: list[list[Any]], index: int) -> list[Any]:
     return [row[index] for row in rows]
 
 
-def _ts(rows: list[list[Any]]) -> pa.Array:
-    return pa.array(np.asarray(_column(rows, 0), dtype=np.int64) * NS_PER_MS)
+Found = tuple[pa.Table, tuple[Unreadable, ...], dict[str, str]]
 
 
-def _floats(rows: list[list[Any]], index: int) -> np.ndarray:
-    return np.asarray([np.nan if v is None else v for v in _column(rows, index)], dtype=np.float64)
-
-
-def _trades(rows: list[list[Any]]) -> pa.Table:
-    return pa.table(
+def _trades(rows: list[list[Any]]) -> Found:
+    names = {"ts_event": "field 1 (time)", "price": "field 5 (price)", "size": "field 6 (amount)"}
+    names["side"] = "field 4 (side)"
+    ts, bad_ts = ms_of(_column(rows, 0), names["ts_event"])
+    price, bad_price = floats_of(_column(rows, 4), names["price"], "price")
+    size, bad_size = floats_of(_column(rows, 5), names["size"], "size")
+    sides = pa.array([None if v is None else str(v) for v in _column(rows, 3)], pa.string())
+    side, bad_side = read_side(sides, names["side"])
+    table = pa.table(
         {
-            "ts_event": _ts(rows),
+            "ts_event": ts,
             "trade_id": pa.array([None if v is None else str(v) for v in _column(rows, 1)], pa.string()),
-            "price": _floats(rows, 4),
-            "size": _floats(rows, 5),
-            "side": to_side(pa.array(_column(rows, 3), pa.string())),
+            "price": price,
+            "size": size,
+            "side": side,
         }
     )
+    return table, marks(bad_ts, bad_price, bad_size, bad_side), names
 
 
-def _candles(rows: list[list[Any]], interval: str) -> pa.Table:
-    table: dict[str, Any] = {"ts_event": _ts(rows)}
+def _candles(rows: list[list[Any]], interval: str) -> Found:
+    ts, bad_ts = ms_of(_column(rows, 0), "field 1 (time)")
+    table: dict[str, Any] = {"ts_event": ts}
+    found: list[Unreadable | None] = [bad_ts]
+    names = {"ts_event": "field 1 (time)"}
     for index, name in enumerate(("open", "high", "low", "close", "volume"), start=1):
-        table[name] = _floats(rows, index)
+        names[name] = f"field {index + 1} ({name})"
+        table[name], bad = floats_of(_column(rows, index), names[name], name)
+        found.append(bad)
     table["interval"] = pa.array([interval] * len(rows), pa.string())
-    return pa.table(table)
+    return pa.table(table), marks(*found), names
 
 
-def _funding(rows: list[list[Any]]) -> pa.Table:
-    return pa.table({"ts_event": _ts(rows), "rate": _floats(rows, 1)})
+def _funding(rows: list[list[Any]]) -> Found:
+    ts, bad_ts = ms_of(_column(rows, 0), "field 1 (time)")
+    rate, bad_rate = floats_of(_column(rows, 1), "field 2 (rate)", "rate")
+    names = {"ts_event": "field 1 (time)", "rate": "field 2 (rate)"}
+    return pa.table({"ts_event": ts, "rate": rate}), marks(bad_ts, bad_rate), names

@@ -23,10 +23,13 @@ from engine.store.formats._common import (
     Options,
     Parsed,
     Source,
+    Unreadable,
+    read_buyer_maker,
+    read_floats,
+    read_ns,
+    read_side,
     resolve,
-    side_from_buyer_maker,
-    to_ns,
-    to_side,
+    row_skipper,
 )
 
 NAME = "generic"
@@ -92,46 +95,83 @@ def sniff(source: Source) -> bool:
     return _kind([n.strip().strip('"') for n in line.split(_delimiter(line))]) is not None
 
 
+class _Columns:
+    """The batch being built: lake columns, the file's names behind them, the unreadable rows."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.values: dict[str, pa.Array | pa.ChunkedArray] = {}
+        self.names: dict[str, str] = {}
+        self.unreadable: list[Unreadable] = []
+
+    def add(self, role: str, name: str, found: tuple[pa.Array, Unreadable | None]) -> None:
+        self.values[role], self.names[role] = found[0], name
+        if found[1] is not None:
+            self.unreadable.append(found[1])
+
+    def numbers(self, roles: tuple[str, ...]) -> None:
+        for role in roles:
+            name = _find(self.table.column_names, role)
+            if name:
+                self.add(role, name, read_floats(self.table[name], name, role))
+
+
 def parse(source: Source, options: Options) -> Parsed:
     """One batch of the kind the columns describe."""
-    table = _read(source)
+    table, malformed = _read(source)
     names = table.column_names
     kind = _kind(names)
     if kind is None:
         raise UserError(f"{source.path}: columns {names} are not trades, quotes, bars or funding (need a time column)")
     venue, symbol = resolve(source, options, _said(source, table, "venue"), _said(source, table, "symbol"))
-    columns = {"ts_event": to_ns(table[_find(names, "ts_event")])}
+    out = _Columns(table)
+    time = _find(names, "ts_event")
+    assert time is not None  # a kind needs it
+    out.add("ts_event", time, read_ns(table[time], time))
     recv = _find(names, "ts_recv")
     if recv and kind in ("trades", "quotes"):
-        columns["ts_recv"] = to_ns(table[recv])
+        out.add("ts_recv", recv, read_ns(table[recv], recv))
     if kind == "trades":
-        columns.update(_trades(source, table))
+        _trades(source, out)
     elif kind == "quotes":
-        columns.update(_numbers(table, ("bid", "ask", "bid_size", "ask_size")))
+        out.numbers(("bid", "ask", "bid_size", "ask_size"))
     elif kind == "bars":
-        columns.update(_bars(source, table, columns["ts_event"], options))
+        _bars(source, out, options)
     else:
-        columns.update(_numbers(table, ("rate",)))
-    return Parsed(NAME, [Batch(kind, venue, symbol, pa.table(columns))])
+        out.numbers(("rate",))
+    batch = Batch(kind, venue, symbol, pa.table(out.values), tuple(out.unreadable), out.names)
+    skipped = {"malformed": len(malformed)} if malformed else {}
+    return Parsed(NAME, [batch], skipped, malformed[0] if malformed else None)
 
 
-def _read(source: Source) -> pa.Table:
+def _read(source: Source) -> tuple[pa.Table, list[str]]:
+    """The table, and the CSV lines skipped for having the wrong number of fields."""
     if _binary(source):
         data = source.path if not source.compression else pa.BufferReader(source.read())
         table = pq.read_table(data) if source.head[:4] == b"PAR1" else feather.read_table(data)
         if source.on_bytes is not None and not source.compression:
             source.on_bytes(source.size)
-        return table
+        return table, []
     line = source.first_line()
     delimiter = _delimiter(line)
     names = [n.strip().strip('"') for n in line.split(delimiter)]
     text = {n: pa.string() for role in _TEXT if (n := _find(names, role))}
+    try:
+        return _read_csv(source, delimiter, text)
+    except pa.ArrowInvalid:  # a value that does not fit the type inferred from the first rows
+        return _read_csv(source, delimiter, {n: pa.string() for n in names})
+
+
+def _read_csv(source: Source, delimiter: str, types: dict[str, pa.DataType]) -> tuple[pa.Table, list[str]]:
+    malformed: list[str] = []
+
     with source.open() as stream:
-        return pcsv.read_csv(
+        table = pcsv.read_csv(
             stream,
-            parse_options=pcsv.ParseOptions(delimiter=delimiter),
-            convert_options=pcsv.ConvertOptions(column_types=text, strings_can_be_null=True),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=row_skipper(malformed)),
+            convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=True),
         )
+    return table, malformed
 
 
 def _said(source: Source, table: pa.Table, role: str) -> str | None:
@@ -154,43 +194,39 @@ def _said(source: Source, table: pa.Table, role: str) -> str | None:
     return value
 
 
-def _numbers(table: pa.Table, roles: tuple[str, ...]) -> dict[str, pa.ChunkedArray]:
-    found = {role: _find(table.column_names, role) for role in roles}
-    return {role: pc.cast(table[name], pa.float64()) for role, name in found.items() if name}
-
-
-def _trades(source: Source, table: pa.Table) -> dict[str, pa.Array | pa.ChunkedArray]:
+def _trades(source: Source, out: _Columns) -> None:
+    table = out.table
     names = table.column_names
-    columns: dict[str, pa.Array | pa.ChunkedArray] = dict(_numbers(table, ("price", "size")))
+    out.numbers(("price", "size"))
     side, maker = _find(names, "side"), _find(names, "buyer_maker")
     if side:
-        columns["side"] = to_side(table[side])
+        out.add("side", side, read_side(table[side], side))
     elif maker:
-        columns["side"] = side_from_buyer_maker(table[maker])
+        out.add("side", maker, read_buyer_maker(table[maker], maker))
     else:
         raise UserError(f"{source.path}: trades need a side (buy/sell) or buyer_maker column")
     trade_id = _find(names, "trade_id")
     if trade_id:
-        columns["trade_id"] = pc.cast(table[trade_id], pa.string())
-    return columns
+        out.add("trade_id", trade_id, (pc.cast(table[trade_id], pa.string()), None))
 
 
-def _bars(source: Source, table: pa.Table, ts: pa.Array, options: Options) -> dict[str, pa.Array | pa.ChunkedArray]:
-    columns: dict[str, pa.Array | pa.ChunkedArray] = dict(_numbers(table, ("open", "high", "low", "close", "volume")))
-    if "volume" not in columns:
-        columns["volume"] = pa.array(np.zeros(table.num_rows))
+def _bars(source: Source, out: _Columns, options: Options) -> None:
+    table = out.table
+    out.numbers(("open", "high", "low", "close", "volume"))
+    if "volume" not in out.values:
+        out.values["volume"] = pa.array(np.zeros(table.num_rows))
     named = _find(table.column_names, "interval")
     if options.interval is not None:
         interval_ns(options.interval)
-        columns["interval"] = pa.array([options.interval] * table.num_rows, pa.string())
+        out.values["interval"] = pa.array([options.interval] * table.num_rows, pa.string())
     elif named:
-        columns["interval"] = table[named]
+        out.add("interval", named, (table[named], None))
     else:
-        columns["interval"] = pa.array([infer_interval(source, ts)] * table.num_rows, pa.string())
-    return columns
+        ts = out.values["ts_event"]
+        out.values["interval"] = pa.array([infer_interval(source, ts)] * table.num_rows, pa.string())
 
 
-def infer_interval(source: Source, ts: pa.Array) -> str:
+def infer_interval(source: Source, ts: pa.Array | pa.ChunkedArray) -> str:
     """The most common spacing of bar times as an interval name ('1m', '4h', ...)."""
     times = np.unique(pc.drop_null(ts).to_numpy())
     steps, counts = np.unique(np.diff(times), return_counts=True)

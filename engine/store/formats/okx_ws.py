@@ -37,28 +37,49 @@ def parse(source: Source, options: Options) -> Parsed:
     """Route every message's rows to their (kind, instId, interval) series."""
     rows: dict[tuple[str, str, str], list[tuple[Any, ...]]] = defaultdict(list)
     skipped: Counter[str] = Counter()
-    for recv, message in _messages(source, skipped):
-        try:
-            okx.route(message, recv, rows, skipped)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            _malformed(source, skipped, exc, repr(message)[:80])
+    first: list[str] = []
+    for recv, message in _messages(source, skipped, first):
+        _route(source, message, recv, rows, skipped, first)
     batches = [_batch(source, options, key, found) for key, found in sorted(rows.items())]
-    return Parsed(NAME, batches, dict(skipped))
+    return Parsed(NAME, batches, dict(skipped), first[0] if first else None)
 
 
-def _malformed(source: Source, skipped: Counter[str], exc: Exception, example: str) -> None:
+def _route(source: Source, message: Any, recv: int | None, rows: okx.Rows, skipped: Counter[str],
+           first: list[str]) -> None:
+    """Route a message; when it is malformed, its data items one by one, so one bad trade costs one row."""
+    try:
+        _route_whole(message, recv, rows, skipped)
+        return
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        items = message.get("data") if isinstance(message, dict) else None
+        if not isinstance(items, list) or len(items) < 2:
+            _malformed(source, skipped, first, exc, repr(message)[:80])
+            return
+    for item in items:
+        try:
+            _route_whole({**message, "data": [item]}, recv, rows, skipped)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            _malformed(source, skipped, first, exc, repr(item)[:80])
+
+
+def _route_whole(message: Any, recv: int | None, rows: okx.Rows, skipped: Counter[str]) -> None:
+    """Route a message's rows all or none: a failure part-way leaves `rows` as it was."""
+    part: okx.Rows = defaultdict(list)
+    okx.route(message, recv, part, skipped)
+    for key, found in part.items():
+        rows[key].extend(found)
+
+
+def _malformed(source: Source, skipped: Counter[str], first: list[str], exc: Exception, example: str) -> None:
     """Count a malformed line or message; say so once per file. The rest of the file is kept."""
     skipped["malformed"] += 1
     if skipped["malformed"] == 1:
+        first.append(f"{example} ({type(exc).__name__}: {exc})")
         log.warning("%s: skipping a malformed message (%s): %s", source.path, exc, example)
 
 
-def _messages(source: Source, skipped: Counter[str]) -> Iterator[tuple[int | None, Any]]:
-    first = source.head.lstrip().split(b"\n", 1)[0]
-    recv, body = _split_prefix(first)
-    try:
-        _decode.decode(body)
-    except msgspec.DecodeError:  # one pretty-printed document
+def _messages(source: Source, skipped: Counter[str], first: list[str]) -> Iterator[tuple[int | None, Any]]:
+    if not any(_decodes(line) for line in source.head.lstrip().split(b"\n")[:3]):  # one pretty-printed document
         document = _decode.decode(source.read())
         for item in document if isinstance(document, list) else [document]:
             yield None, item
@@ -68,9 +89,17 @@ def _messages(source: Source, skipped: Counter[str]) -> Iterator[tuple[int | Non
             recv, body = _split_prefix(line)
             message = _decode.decode(body)
         except (msgspec.DecodeError, ValueError) as exc:
-            _malformed(source, skipped, exc, repr(line[:80]))
+            _malformed(source, skipped, first, exc, repr(line[:80]))
             continue
         yield recv, message
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        _decode.decode(_split_prefix(line.strip())[1])
+    except (msgspec.DecodeError, ValueError):
+        return False
+    return True
 
 
 def _split_prefix(line: bytes) -> tuple[int | None, bytes]:

@@ -54,14 +54,26 @@ def iter_chunks(cfg: SynthConfig) -> Iterator[SynthData]:
 
 
 def write_synthetic(lake: Lake, cfg: SynthConfig) -> list[WriteReport]:
-    """Write the data set into `lake` under venue `synthetic`; one summed report per kind."""
+    """Write the data set into `lake` under venue `synthetic`; one summed report per kind.
+
+    A write that fails after others were written raises `PartlyWritten` with what was written;
+    running again completes the data set, as the same config gives the same rows.
+    """
+    from engine.model.errors import UserError
+    from engine.store.lake import PartlyWritten
+
     totals: dict[str, WriteReport] = {}
-    for part in iter_chunks(cfg):
-        for kind, table in part.by_kind().items():
-            if table.num_rows == 0 and kind in totals:
-                continue
-            report = lake.write(kind, VENUE, cfg.symbol, table)
-            totals[kind] = _add_reports(totals[kind], report) if kind in totals else report
+    try:
+        for part in iter_chunks(cfg):
+            for kind, table in part.by_kind().items():
+                if table.num_rows == 0 and kind in totals:
+                    continue
+                report = lake.write(kind, VENUE, cfg.symbol, table)
+                totals[kind] = _add_reports(totals[kind], report) if kind in totals else report
+    except UserError as exc:
+        if any(r.new_rows or r.duplicates for r in totals.values()):
+            raise PartlyWritten(str(exc), list(totals.values())) from exc
+        raise
     return list(totals.values())
 
 

@@ -14,6 +14,7 @@ import sys
 import termios
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -401,3 +402,31 @@ def test_settled_end_excludes_the_last_minute_of_trades_and_open_bars() -> None:
     bars = DownloadRequest(SWAP, 0, 20 * NS_PER_MIN, kind="bars", interval="5m")
     assert settled_end(bars, now) == 10 * NS_PER_MIN
     assert settled_end(DownloadRequest(SWAP, 0, 5 * NS_PER_MIN), now) == 5 * NS_PER_MIN
+
+
+def test_cli_retries_giving_up_after_written_pages_exit_1_says_what_was_kept(
+    fake: FakeOkxRest, data_root: Path
+) -> None:
+    walk = newest_first(SWAP_TRADES, T0 + 60_000)
+    fake.pause_after(3)
+    command = cli(data_root, "--symbol", SWAP, "--start", START, "--end", END, "--flush-pages", "1", url=fake.url)
+    base = {k: v for k, v in os.environ.items() if k != "OKXBOT_OKX_REST_URL"}
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=base)
+    assert fake.paused.wait(60)
+    fake.fail_next(5, 500, path=TRADES_PATH)  # the held 4th page passes; the 5th fails 5 times
+    fake.resume()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    kept = sorted(lake_trades(data_root))
+    assert kept == sorted(str(t.trade_id) for t in walk[:400])
+    oldest_kept_ms = min(t.ts_ms for t in walk[:400])
+    lines = out.splitlines()
+    assert "400 rows written" in lines[0] and "4 pages fetched" in lines[0]
+    # the oldest millisecond may continue on the next page, so the span complete starts 1 ms above it
+    complete = datetime.fromtimestamp((oldest_kept_ms + 1) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    assert lines[1].startswith(f"kept: {complete}..2024-01-01T00:01:00 is complete in the lake")
+    assert err.count("\n") == 1 and "fetching trades failed after 5 attempts" in err and "Traceback" not in err
+    assert "%|" not in err and "\r" not in err  # stderr is a pipe: no progress bar
+    done = run_cli(cli(data_root, "--symbol", SWAP, "--start", START, "--end", END, url=fake.url))
+    assert done.returncode == 0, done.stderr
+    assert_trades_equal(data_root, SWAP_TRADES, T0, T0 + 60_000)

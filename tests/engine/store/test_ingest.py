@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
+import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pyarrow as pa
@@ -70,15 +76,40 @@ def test_ingest_missing_file_writes_nothing(tmp_path: Path) -> None:
     assert lake.entries() == []
 
 
-def test_ingest_progress_bar_on_large_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "big.csv.gz"
+def _big_gz(path: Path) -> Path:
     body = "".join(
         f"{1_700_000_000_000 + i},{100 + i % 7},1,{'buy' if i % 2 else 'sell'},{i}\n" for i in range(400_000)
     )
     path.write_bytes(gzip.compress(("ts,price,size,side,id\n" + body).encode(), compresslevel=0))
+    return path
+
+
+def test_ingest_progress_bar_on_a_terminal_stderr(tmp_path: Path) -> None:
+    path = _big_gz(tmp_path / "big.csv.gz")
+    command = [sys.executable, "-m", "engine.cli", "--data-root", str(tmp_path / "d"), "data", "ingest",
+               str(path), "--venue", "x", "--symbol", "ETH/USDT"]
+    main_fd, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # tqdm needs a width
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=child)
+    os.close(child)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the child has closed its end
+        while chunk := os.read(main_fd, 4096):
+            shown += chunk
+    os.close(main_fd)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert "ingest:" in shown.decode() and "%|" in shown.decode()
+    assert b"new 400,000" in out and b"%|" not in out
+
+
+def test_ingest_progress_bar_off_when_stderr_is_not_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _big_gz(tmp_path / "big.csv.gz")
     results = ingest_paths(Lake(tmp_path / "lake"), [path], Options("x", "ETH/USDT"), progress=True)
     assert results[0].reports[0].new_rows == 400_000
-    assert "ingest" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.shared_data
@@ -95,16 +126,21 @@ def test_cli_ingest_prints_counts_and_skipped_lines(
     assert "new 0, duplicates 9,757" in capsys.readouterr().out
 
 
-def test_cli_ingest_reports_rejected_reasons(
+def test_cli_ingest_reports_rejected_reasons_on_stderr(
     data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("ts,price,size,side\n1700000000000,1,1,buy\n1700000000001,-1,1,buy\n1700000000002,1,0,sell\n")
-    assert (
-        main(["--data-root", str(data_root), "data", "ingest", str(path), "--venue", "x", "--symbol", "ETH/USDT"]) == 0
+    path.write_text(
+        "ts,price,size,side\n1700000000000,1,1,buy\n1700000000001,-1,1,buy\n1700000000002,1,0,sell\n"
+        "1700000000003,2,1,buy\n1700000000004,3,1,sell\n"
     )
-    assert capsys.readouterr().out.strip() == (
-        "trades x ETH/USDT: received 3, new 1, duplicates 0, rejected 2 (price_nonpositive 1, size_nonpositive 1)"
+    argv = ["--data-root", str(data_root), "data", "ingest", str(path), "--venue", "x", "--symbol", "ETH/USDT"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "trades x ETH/USDT: received 5, new 3, duplicates 0, rejected 2"
+    assert captured.err.strip() == (
+        f"{path}: trades x ETH/USDT: rejected 2 of 5 rows: price_nonpositive 1 (column 'price' holds '-1.0'), "
+        "size_nonpositive 1 (column 'size' holds '0.0')"
     )
 
 

@@ -101,3 +101,29 @@ def test_cli_ls_prints_series_and_gaps(data_root: Path, capsys: pytest.CaptureFi
 def test_cli_ls_bad_gap_is_a_one_line_error(data_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data-root", str(data_root), "data", "ls", "--gap", "soon"]) == 2
     assert "duration 'soon'" in capsys.readouterr().err
+
+
+def test_cli_ls_gap_count_and_listing_agree(data_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Six trades 2h, 3h, 4h, 5h and 6h apart: five gaps over 1h. The count says 5, the listing
+    # says it shows the 3 largest, and shows them.
+    ts, at = [DAY0], DAY0
+    for hours in (2, 3, 4, 5, 6):
+        at += hours * HOUR
+        ts.append(at)
+    Lake.at(data_root).write("trades", "okx", "ETH/USDT", trades(ts))
+    assert main(["--data-root", str(data_root), "data", "ls", "--gap", "1h"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-1] == "5"
+    assert lines[2].strip() == "5 gaps, the 3 largest:"
+    assert [line.split(":")[0].strip() for line in lines[3:]] == ["gap 6h00m", "gap 5h00m", "gap 4h00m"]
+    assert len(lines) == 6
+    assert main(["--data-root", str(data_root), "data", "ls", "--gap", "4h"]) == 0  # longer than 4h: 5h, 6h
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-1] == "2"
+    assert [line.split(":")[0].strip() for line in lines[2:]] == ["gap 6h00m", "gap 5h00m"]
+
+
+def test_cli_ls_data_root_that_is_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "f").write_text("x")
+    assert main(["--data-root", str(tmp_path / "f"), "data", "ls"]) == 2
+    assert capsys.readouterr().err == f"okxbot: error: data root {tmp_path / 'f'} is a file, not a folder\n"
