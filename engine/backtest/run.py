@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +31,7 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     from engine.results.provenance import code_version
 
     config = cfg.to_json()
+    record_params(config, bt)
     config["events"] = bt.events
     config["warnings"] = [text for _ts, text in bt.engine.warnings]
     conversion = usdt_conversion(lake, cfg, config)
@@ -46,6 +48,12 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         created,
         conversion,
     )
+
+
+def record_params(config: dict[str, Any], bt: Backtest) -> None:
+    """Store each strategy's full parameter set as it ran: the typed values, defaults included."""
+    for entry in config["strategies"]:
+        entry["params"] = bt.strategies[entry["id"]].param_values()
 
 
 def usdt_conversion(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> pa.Table | None:

@@ -2,11 +2,12 @@
 
 from engine.results.build import BacktestResult, strategy_capital
 from engine.results.report import write_html
-from engine.results.runs import export_run, list_runs, load_run, save_run
+from engine.results.runs import ensure_writable, export_run, list_runs, load_run, save_run
 from engine.results.summary import summary_table
 
 __all__ = [
     "BacktestResult",
+    "ensure_writable",
     "export_run",
     "list_runs",
     "load_run",

@@ -1,9 +1,11 @@
 """A backtest's result: its records plus the equity curves and statistics derived from them.
 
 The backtester hands over ORDERS, FILLS, LEDGER and MARKS (engine/results/records.py); `build_result`
-derives EQUITY and the statistics (engine/results/stats.py). Series are each strategy id in config order,
-then 'portfolio' (the account: the sum of the strategies) and 'buy_and_hold' (the portfolio's
-capital invested at each symbol's first mark in equal parts, held to the end, no fees).
+derives EQUITY, the statistics (engine/results/stats.py), the ALLOCATIONS of the venue fills to the
+strategies and the TRADES, every strategy's round trips (engine/results/trips.py). Series are each
+strategy id in config order, then 'portfolio' (the account: the sum of the strategies) and
+'buy_and_hold' (the portfolio's capital invested at each symbol's first mark in equal parts, held
+to the end, no fees).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.model.errors import ConfigError
 from engine.model.time import NS_PER_MIN
-from engine.results.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
-from engine.results.stats import LedgerArrays, compute_stats, ledger_arrays, sample_cumsum
+from engine.results.ledger import LedgerArrays, ledger_arrays, sample_cumsum
+from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS
+from engine.results.stats import compute_stats
+from engine.results.trips import trades_table
 
 PORTFOLIO = "portfolio"
 BUY_AND_HOLD = "buy_and_hold"
@@ -49,6 +54,8 @@ class BacktestResult:
     marks: pa.Table
     equity: pa.Table
     stats: pa.Table
+    allocations: pa.Table
+    trades: pa.Table
 
     @property
     def series(self) -> list[str]:
@@ -190,6 +197,9 @@ def build_result(
     capital = strategy_capital(config)
     fills = conform(fills, FILLS, "fills")
     ledger = conform(ledger, LEDGER, "ledger")
+    ledger = ledger.set_column(
+        LEDGER.get_field_index("fill_seq"), "fill_seq", pc.fill_null(ledger.column("fill_seq"), -1)
+    )
     marks = conform(marks, MARKS, "marks")
     equity = equity_curves(ledger, marks, capital)
     return BacktestResult(
@@ -204,7 +214,15 @@ def build_result(
         marks=marks,
         equity=equity,
         stats=with_usdt_pnl(compute_stats(equity, ledger, fills, capital), equity, config, conversion),
+        allocations=allocations_table(ledger),
+        trades=trades_table(ledger, marks, list(capital)),
     )
+
+
+def allocations_table(ledger: pa.Table) -> pa.Table:
+    """ALLOCATIONS: the ledger rows booked at a venue fill (fill_seq >= 0), in ledger order."""
+    rows = ledger.filter(pc.greater_equal(ledger.column("fill_seq"), 0))
+    return rows.select(ALLOCATIONS.names).cast(ALLOCATIONS)
 
 
 def with_usdt_pnl(

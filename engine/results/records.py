@@ -32,6 +32,8 @@ FILLS = pa.schema(
         ("seq", pa.int64()),  # order of fills in the run
         ("ts", pa.int64()),
         ("client_id", pa.string()),
+        # the strategy that placed the order, or the strategies a netted fill was allocated to,
+        # comma-separated (their shares: ALLOCATIONS)
         ("strategy_id", pa.string()),
         ("symbol", pa.string()),
         ("side", pa.int8()),
@@ -59,6 +61,20 @@ LEDGER = pa.schema(
         ("fee", pa.float64()),
         ("cash_flow", pa.float64()),  # quote currency: -qty*price - fee, or the funding payment
         ("client_id", pa.string()),
+        ("fill_seq", pa.int64()),  # FILLS.seq of the venue fill this row allocates; -1 otherwise
+    ]
+)
+
+# Each strategy's share of each venue fill: the ledger rows booked at that fill. `fill` rows sum
+# to the fill's signed size and fee; `cross` rows move position between strategies at the fill's
+# price without fee and sum to 0.
+ALLOCATIONS = pa.schema(
+    [
+        ("fill_seq", pa.int64()),  # FILLS.seq
+        ("strategy_id", pa.string()),
+        ("kind", pa.string()),  # fill | cross
+        ("qty", pa.float64()),  # signed base currency
+        ("fee", pa.float64()),  # quote currency, positive = cost
     ]
 )
 

@@ -6,14 +6,22 @@ one transaction, and closes it; while another process holds the file, it retries
 for up to `LOCK_TIMEOUT_S`.
 
 Tables: `runs` (one row per run) and `run_orders`, `run_fills`, `run_ledger`, `run_marks`,
-`run_equity`, `run_stats`: the records' columns (engine/results/records.py, engine/results/stats.py) plus
-`run_id` and `row_idx` (the row's place in its table, so a loaded run is the saved one).
+`run_equity`, `run_stats`, `run_allocations`, `run_trades`: the records' columns
+(engine/results/records.py, stats.py, trips.py) plus `run_id` and `row_idx` (the row's place in
+its table, so a loaded run is the saved one).
+
+A data root that cannot be written (a read-only disk, a path through a file) gives a UserError
+naming the path: `ensure_writable` checks before a long replay, and `save_run` turns a failed
+write into the same error after rolling the whole run back.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import random
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,9 +34,10 @@ import pyarrow as pa
 from engine.model.errors import UserError
 from engine.results.build import BacktestResult
 from engine.results.provenance import config_hash
-from engine.results.records import EQUITY, FILLS, LEDGER, MARKS, ORDERS
+from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS
 from engine.results.stats import STATS
 from engine.results.summary import describe
+from engine.results.trips import TRADES
 
 DB_NAME = "okxbot.duckdb"
 LOCK_TIMEOUT_S = 30.0
@@ -39,9 +48,13 @@ RECORD_TABLES: dict[str, pa.Schema] = {
     "marks": MARKS,
     "equity": EQUITY,
     "stats": STATS,
+    "allocations": ALLOCATIONS,
+    "trades": TRADES,
 }
 EXPORT_FORMATS = ("parquet", "html")
-_DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.float64(): "DOUBLE"}
+_DUCK_TYPES = {
+    pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN"
+}
 _RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR, created_ns BIGINT, config_json VARCHAR, config_hash VARCHAR,
@@ -132,23 +145,64 @@ def _run_row(result: BacktestResult) -> list[Any]:
     ]
 
 
+def _store_error(path: Path, exc: Exception) -> UserError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return UserError(
+        f"cannot store runs in {path}: {reason}; give a writable --data-root, or pass --no-save to skip storing"
+    )
+
+
+def _probe_write(path: Path) -> None:
+    """Create the data root, write and remove a scratch file beside the database, check the database."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(prefix=".okxbot-write-check-", dir=path.parent)
+    os.close(fd)
+    os.unlink(scratch)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "the database file is not writable", str(path))
+
+
+def ensure_writable(data_root: str | Path) -> None:
+    """UserError naming the path (and --no-save) unless the runs store under `data_root` can be written."""
+    path = db_path(data_root)
+    try:
+        _probe_write(path)
+    except OSError as exc:
+        raise _store_error(path, exc) from exc
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, run_id: str, table: pa.Table) -> None:
+    """Append a record table's rows to `run_<name>`, numbered by their place."""
+    n = table.num_rows
+    rows = table.add_column(0, "run_id", pa.array([run_id] * n, pa.string()))
+    rows = rows.add_column(1, "row_idx", pa.array(range(n), pa.int64()))
+    con.register("staged_rows", rows)
+    try:
+        con.execute(f"INSERT INTO run_{name} BY NAME SELECT * FROM staged_rows")
+    finally:
+        con.unregister("staged_rows")
+
+
 def save_run(data_root: str | Path, result: BacktestResult) -> None:
-    """Store a run (replacing a run saved before under the same id), all or nothing."""
-    staged = {name: getattr(result, name) for name in RECORD_TABLES}
-    with connect(data_root) as con, _transaction(con):
-        con.execute(_RUNS_DDL)
-        for name, schema in RECORD_TABLES.items():
-            _ensure_table(con, name, schema)
-            con.execute(f"DELETE FROM run_{name} WHERE run_id = ?", [result.run_id])
-        con.execute("DELETE FROM runs WHERE run_id = ?", [result.run_id])
-        con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * 13)})", _run_row(result))
-        for name, table in staged.items():
-            n = table.num_rows
-            rows = table.add_column(0, "run_id", pa.array([result.run_id] * n, pa.string()))
-            rows = rows.add_column(1, "row_idx", pa.array(range(n), pa.int64()))
-            con.register("staged_rows", rows)
-            con.execute(f"INSERT INTO run_{name} BY NAME SELECT * FROM staged_rows")
-            con.unregister("staged_rows")
+    """Store a run (replacing a run saved before under the same id), all or nothing.
+
+    A failed write (OSError, or DuckDB unable to open or write the file) rolls the run back and
+    raises a UserError naming the database path.
+    """
+    try:
+        with connect(data_root) as con, _transaction(con):
+            con.execute(_RUNS_DDL)
+            for name, schema in RECORD_TABLES.items():
+                _ensure_table(con, name, schema)
+                con.execute(f"DELETE FROM run_{name} WHERE run_id = ?", [result.run_id])
+            con.execute("DELETE FROM runs WHERE run_id = ?", [result.run_id])
+            con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * 13)})", _run_row(result))
+            for name in RECORD_TABLES:
+                _insert(con, name, result.run_id, getattr(result, name))
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        if _is_lock_error(exc):
+            raise
+        raise _store_error(db_path(data_root), exc) from exc
 
 
 _LIST_SQL = """
@@ -162,6 +216,8 @@ LIMIT ?"""
 
 def list_runs(data_root: str | Path, limit: int = 50) -> list[dict[str, Any]]:
     """The newest `limit` runs, newest first, with the portfolio's pnl, return, sharpe, drawdown."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise UserError(f"limit {limit!r}: the number of runs to list must be a whole number >= 1")
     if not db_path(data_root).is_file():
         return []
     with connect(data_root) as con:
@@ -205,7 +261,12 @@ def load_run(data_root: str | Path, run_id: str) -> BacktestResult:
         (row,) = con.execute(
             "SELECT config_json, code_version, data_fingerprint, created_ns FROM runs WHERE run_id = ?", [rid]
         ).fetchall()
-        tables = {name: _read_table(con, name, schema, rid) for name, schema in RECORD_TABLES.items()}
+        try:
+            tables = {name: _read_table(con, name, schema, rid) for name, schema in RECORD_TABLES.items()}
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            raise UserError(
+                f"run {rid} was stored by an older okxbot and cannot be read here; run it again ({exc})"
+            ) from None
     return BacktestResult(
         run_id=rid,
         config=json.loads(row[0]),
@@ -216,18 +277,36 @@ def load_run(data_root: str | Path, run_id: str) -> BacktestResult:
     )
 
 
+def export_folder(out_dir: str | Path, run_id: str) -> Path:
+    """`<out_dir>/<run_id>`; `out_dir` is created if missing, but its parent must exist."""
+    base = Path(out_dir)
+    if base.exists() and not base.is_dir():
+        raise UserError(f"export folder {base} is a file, not a folder")
+    if not base.exists() and not base.parent.is_dir():
+        raise UserError(f"export folder {base}: its parent {base.parent} does not exist (create it first)")
+    return base / run_id
+
+
 def export_run(
     result: BacktestResult, out_dir: str | Path, formats: Sequence[str] = EXPORT_FORMATS
 ) -> list[Path]:
     """Write `<out_dir>/<run_id>/`: one Parquet file per table, config.json and run.json
-    ('parquet'), and report.html ('html'). Returns the files written."""
+    ('parquet'), and report.html ('html'). Returns the files written; UserError naming the folder
+    when it cannot be written."""
     unknown = [f for f in formats if f not in EXPORT_FORMATS]
     if unknown or not formats:
         raise UserError(f"export format must be among {EXPORT_FORMATS}, got {list(formats)!r}")
+    out = export_folder(out_dir, result.run_id)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return _write_export(result, out, formats)
+    except OSError as exc:
+        raise UserError(f"cannot write the export to {out}: {exc.strerror or exc}") from exc
+
+
+def _write_export(result: BacktestResult, out: Path, formats: Sequence[str]) -> list[Path]:
     import pyarrow.parquet as pq
 
-    out = Path(out_dir) / result.run_id
-    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if "parquet" in formats:
         for name in RECORD_TABLES:

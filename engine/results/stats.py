@@ -1,31 +1,31 @@
 """Statistics of a backtest, one row per equity series (each strategy, the portfolio, buy and hold).
 
-Fixed definitions (the README quotes them):
+Fixed definitions (the README quotes them). NaN means undefined; tables print it as '-'.
 
 - Equity is in quote currency at the end of every minute from the first to the last mark, marked
   at the last trade price (see `engine.results.equity_curves`). Write e_0 = capital (before the
   first minute) and e_1 .. e_n for the n minutes.
 - pnl = e_n - capital; total return = pnl / capital.
 - Returns per minute: r_k = e_k / e_(k-1) - 1 for k = 1 .. n (the first one starts at capital).
-- Sharpe = mean(r) / std(r, ddof=1) * sqrt(525,600); 0 when std is 0 or there are fewer than two
-  returns.
-- Sortino = mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(525,600); 0 when no return is negative.
+- CAGR = (e_n / capital) ** (525,600 / n) - 1; NaN when n < 43,200 (30 days) or e_n <= 0.
+- Sharpe = mean(r) / std(r, ddof=1) * sqrt(525,600); NaN when std is 0 (a series that never
+  trades) or there are fewer than two returns.
+- Sortino = mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(525,600); NaN when no return is negative.
 - Max drawdown = max over k of (1 - e_k / max(e_0 .. e_k)), a fraction (0.25 = 25 %).
+- Calmar = CAGR / max drawdown; NaN when CAGR is NaN or the max drawdown is 0.
 - Turnover = traded notional / capital. Portfolio: sum of |size * price| over the venue's fills;
   a strategy: over its own `fill` and `cross` ledger rows; buy and hold: 1 (one purchase).
 - Fees: portfolio: the venue's fills; a strategy: its ledger rows. Quote currency, positive = cost.
-- Funding: sum of `funding` ledger cash flows (positive = received).
-- Exposure = fraction of the n minutes with a non-zero position in any symbol.
+- Funding: sum of `funding` ledger cash flows (positive = received); funding_paid = -funding.
+- Exposure = fraction of the n minutes with a non-zero position in any symbol; exposure-adjusted
+  return = total return / exposure, NaN when the exposure is 0.
 - Fills: portfolio: rows of the fills table; a strategy: its `fill` ledger rows (crosses are
   internal, not fills); buy and hold: 0 (a fee-free benchmark, not traded at the venue).
-- Round trips, per sub-ledger (strategy, symbol) and for the portfolio on the account position
-  per symbol: the position leaves 0 and later returns to 0. Ledger rows with the same `ts` are
-  one step (the position is observed after all of them). A step that flips the sign closes one
-  trip and opens the next, split pro rata: the share |position before| / |step qty| of its cash
-  flow goes to the closing trip, the rest to the new one. Round-trip PnL = the sum of the cash
-  flows inside the trip (fills and crosses net of fees, plus funding received while open); only
-  closed trips count. Win rate = share of trips with PnL > 0; both it and the average round-trip
-  PnL are NaN when there is no closed trip.
+- Round trips (engine/results/trips.py), per sub-ledger (strategy, symbol) and for the portfolio
+  on the account position per symbol; only closed trips count. Win rate = share of trips with
+  PnL > 0; expectancy = mean trip PnL; profit factor = sum of winning PnLs / -(sum of losing
+  PnLs), NaN without a losing trip; average and longest trip duration in seconds. Win rate,
+  expectancy and the durations are NaN when there is no closed trip.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.results.ledger import FloatArray, LedgerArrays, flat_tolerance, ledger_arrays, sample_cumsum
+from engine.results.trips import Trips, concat_trips, empty_trips, symbol_trips
+
 MINUTES_PER_YEAR = 525_600
 ANNUALISE = math.sqrt(MINUTES_PER_YEAR)
-# Positions within this fraction of the sub-ledger's largest step count as flat (float residue).
-FLAT_RTOL = 1e-9
+CAGR_MIN_MINUTES = 30 * 24 * 60  # CAGR of a shorter run would extrapolate noise to a year
 
 STATS = pa.schema(
     [
@@ -50,17 +52,24 @@ STATS = pa.schema(
         ("final_equity", pa.float64()),
         ("pnl", pa.float64()),
         ("total_return", pa.float64()),  # fraction
+        ("cagr", pa.float64()),  # fraction a year; NaN under 30 days
         ("sharpe", pa.float64()),
         ("sortino", pa.float64()),
         ("max_drawdown", pa.float64()),  # fraction
+        ("calmar", pa.float64()),
         ("turnover", pa.float64()),
         ("fees", pa.float64()),
-        ("funding", pa.float64()),
+        ("funding", pa.float64()),  # received positive
+        ("funding_paid", pa.float64()),  # = -funding, cost positive
         ("exposure", pa.float64()),  # fraction of minutes
+        ("exposure_adjusted_return", pa.float64()),  # fraction; NaN without exposure
         ("fills", pa.int64()),
         ("round_trips", pa.int64()),
         ("win_rate", pa.float64()),  # fraction; NaN without closed trips
-        ("avg_round_trip_pnl", pa.float64()),
+        ("profit_factor", pa.float64()),  # NaN without a losing trip
+        ("expectancy", pa.float64()),  # mean closed-trip PnL, quote currency
+        ("avg_trip_duration_s", pa.float64()),
+        ("longest_trip_duration_s", pa.float64()),
         ("minutes", pa.int64()),
         # pnl in USDT when the quote currency is not USDT and the lake has a conversion series
         # (each minute's PnL converted at that minute's rate); equal to pnl for USDT quotes.
@@ -68,45 +77,7 @@ STATS = pa.schema(
     ]
 )
 
-FloatArray = np.ndarray
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerArrays:
-    """The ledger as numpy columns sorted by (ts, seq)."""
-
-    ts: np.ndarray
-    strategy_id: np.ndarray
-    symbol: np.ndarray
-    kind: np.ndarray
-    qty: np.ndarray
-    price: np.ndarray
-    fee: np.ndarray
-    cash_flow: np.ndarray
-
-    def where(self, mask: np.ndarray) -> LedgerArrays:
-        """The rows where `mask` holds, still sorted."""
-        return LedgerArrays(*(getattr(self, f)[mask] for f in self.__slots__))
-
-
-def ledger_arrays(ledger: pa.Table) -> LedgerArrays:
-    """Numpy columns of a LEDGER table, sorted by (ts, seq)."""
-
-    def col(name: str, dtype: type) -> np.ndarray:
-        return np.asarray(ledger.column(name).to_numpy(zero_copy_only=False), dtype=dtype)
-
-    ts, seq = col("ts", np.int64), col("seq", np.int64)
-    order = np.lexsort((seq, ts))
-    names = ("strategy_id", "symbol", "kind")
-    texts = [col(n, object)[order] for n in names]
-    floats = [col(n, np.float64)[order] for n in ("qty", "price", "fee", "cash_flow")]
-    return LedgerArrays(ts[order], *texts, *floats)
-
-
-def sample_cumsum(ts: np.ndarray, values: np.ndarray, grid: np.ndarray) -> FloatArray:
-    """Running sum of `values` (rows sorted by `ts`) over rows with ts <= each grid time."""
-    csum = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
-    return np.asarray(csum[np.searchsorted(ts, grid, side="right")])
+NAN = math.nan
 
 
 def minute_returns(equity: FloatArray, capital: float) -> FloatArray:
@@ -118,19 +89,19 @@ def minute_returns(equity: FloatArray, capital: float) -> FloatArray:
 
 
 def sharpe(returns: FloatArray) -> float:
-    """mean(r) / std(r, ddof=1) * sqrt(525,600); 0 when std is 0 or fewer than two returns."""
+    """mean(r) / std(r, ddof=1) * sqrt(525,600); NaN when std is 0 or fewer than two returns."""
     if returns.size < 2:
-        return 0.0
+        return NAN
     std = float(np.std(returns, ddof=1))
-    return float(np.mean(returns)) / std * ANNUALISE if std > 0 else 0.0
+    return float(np.mean(returns)) / std * ANNUALISE if std > 0 else NAN
 
 
 def sortino(returns: FloatArray) -> float:
-    """mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(525,600); 0 when no return is negative."""
+    """mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(525,600); NaN when no return is negative."""
     if returns.size == 0:
-        return 0.0
+        return NAN
     downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
-    return float(np.mean(returns)) / downside * ANNUALISE if downside > 0 else 0.0
+    return float(np.mean(returns)) / downside * ANNUALISE if downside > 0 else NAN
 
 
 def max_drawdown(equity: FloatArray, capital: float) -> float:
@@ -142,41 +113,36 @@ def max_drawdown(equity: FloatArray, capital: float) -> float:
     return float(np.max(dd))
 
 
-def flat_tolerance(qty: FloatArray) -> float:
-    """Absolute size below which a position counts as flat for steps of size `qty`."""
-    return FLAT_RTOL * float(np.max(np.abs(qty))) if qty.size else 0.0
+def cagr(final: float, capital: float, minutes: int) -> float:
+    """(final / capital) ** (525,600 / minutes) - 1; NaN under 30 days or without positive equity."""
+    if minutes < CAGR_MIN_MINUTES or final <= 0 or capital <= 0:
+        return NAN
+    return float((final / capital) ** (MINUTES_PER_YEAR / minutes) - 1.0)
 
 
-def round_trip_pnls(ts: np.ndarray, qty: FloatArray, cash_flow: FloatArray) -> FloatArray:
-    """PnL of each closed flat-to-flat round trip of one sub-ledger (rows sorted by time)."""
-    if ts.size == 0:
-        return np.zeros(0)
-    starts = np.flatnonzero(np.concatenate(([True], ts[1:] != ts[:-1])))
-    q = np.add.reduceat(qty, starts)
-    cf = np.add.reduceat(cash_flow, starts)
-    p1 = np.cumsum(q)
-    p1[np.abs(p1) <= flat_tolerance(qty)] = 0.0
-    p0 = np.concatenate(([0.0], p1[:-1]))
-    s0, s1 = np.sign(p0), np.sign(p1)
-    ends = (s0 != 0) & (s1 != s0)
-    flips = ends & (s1 != 0)
-    active = (s0 != 0) | (s1 != 0)
-    trip = np.cumsum(ends) - ends
-    closing = np.ones_like(q)
-    closing[flips] = np.abs(p0[flips]) / np.abs(q[flips])
-    n_closed = int(ends.sum())
-    pnl = np.bincount(trip[active], weights=(cf * closing)[active], minlength=n_closed + 1)
-    opened = np.bincount(trip[flips] + 1, weights=(cf * (1.0 - closing))[flips], minlength=n_closed + 1)
-    return np.asarray((pnl + opened[: pnl.size])[:n_closed])
+def calmar(cagr_value: float, drawdown: float) -> float:
+    """CAGR / max drawdown; NaN when CAGR is NaN or the drawdown is 0."""
+    return cagr_value / drawdown if drawdown > 0 and not math.isnan(cagr_value) else NAN
 
 
-def grouped_round_trips(rows: LedgerArrays) -> FloatArray:
-    """Closed round-trip PnLs of every symbol's sub-ledger among `rows`."""
-    pnls = [np.zeros(0)]
-    for sym in sorted(set(rows.symbol.tolist())):
-        mask = rows.symbol == sym
-        pnls.append(round_trip_pnls(rows.ts[mask], rows.qty[mask], rows.cash_flow[mask]))
-    return np.concatenate(pnls)
+def profit_factor(pnls: FloatArray) -> float:
+    """Sum of the winning PnLs over minus the sum of the losing ones; NaN without a losing trip."""
+    loss = -float(np.sum(pnls[pnls < 0]))
+    return float(np.sum(pnls[pnls > 0])) / loss if loss > 0 else NAN
+
+
+def trip_figures(trips: Trips) -> dict[str, float | int]:
+    """round_trips, win_rate, profit_factor, expectancy and durations of the closed `trips`."""
+    pnl, n = trips.pnl, int(trips.pnl.size)
+    duration = trips.duration_s
+    return {
+        "round_trips": n,
+        "win_rate": float(np.mean(pnl > 0)) if n else NAN,
+        "profit_factor": profit_factor(pnl),
+        "expectancy": float(np.mean(pnl)) if n else NAN,
+        "avg_trip_duration_s": float(np.mean(duration)) if n else NAN,
+        "longest_trip_duration_s": float(np.max(duration)) if n else NAN,
+    }
 
 
 def exposure(positions: Sequence[FloatArray], tolerances: Sequence[float], minutes: int) -> float:
@@ -191,7 +157,7 @@ def exposure(positions: Sequence[FloatArray], tolerances: Sequence[float], minut
 
 @dataclass(frozen=True, slots=True)
 class SeriesInputs:
-    """What one series' statistics are computed from."""
+    """What one series' statistics are computed from (`trips`: its closed round trips)."""
 
     series: str
     capital: float
@@ -201,31 +167,35 @@ class SeriesInputs:
     fees: float
     funding: float
     fills: int
-    trips: FloatArray
+    trips: Trips
 
 
 def series_stats(s: SeriesInputs) -> dict[str, float | int | str]:
     """One STATS row from a series' equity curve and trading figures."""
     returns = minute_returns(s.equity, s.capital)
     final = float(s.equity[-1]) if s.equity.size else s.capital
-    n_trips = int(s.trips.size)
+    total_return = (final - s.capital) / s.capital if s.capital else 0.0
+    growth = cagr(final, s.capital, int(s.equity.size))
+    drawdown = max_drawdown(s.equity, s.capital)
     return {
         "series": s.series,
         "capital": s.capital,
         "final_equity": final,
         "pnl": final - s.capital,
-        "total_return": (final - s.capital) / s.capital if s.capital else 0.0,
+        "total_return": total_return,
+        "cagr": growth,
         "sharpe": sharpe(returns),
         "sortino": sortino(returns),
-        "max_drawdown": max_drawdown(s.equity, s.capital),
+        "max_drawdown": drawdown,
+        "calmar": calmar(growth, drawdown),
         "turnover": s.notional / s.capital if s.capital else 0.0,
         "fees": s.fees,
         "funding": s.funding,
+        "funding_paid": 0.0 - s.funding,
         "exposure": s.exposure,
+        "exposure_adjusted_return": total_return / s.exposure if s.exposure > 0 else NAN,
         "fills": s.fills,
-        "round_trips": n_trips,
-        "win_rate": float(np.mean(s.trips > 0)) if n_trips else math.nan,
-        "avg_round_trip_pnl": float(np.mean(s.trips)) if n_trips else math.nan,
+        **trip_figures(s.trips),
         "minutes": int(s.equity.size),
     }
 
@@ -250,7 +220,7 @@ def _sub_ledger_inputs(
         fees=float(np.sum(rows.fee)),
         funding=float(np.sum(rows.cash_flow[funding])),
         fills=int(np.count_nonzero(rows.kind == "fill")),
-        trips=grouped_round_trips(rows),
+        trips=concat_trips(list(symbol_trips(rows, {}).values())).closed_only(),
     )
 
 
@@ -297,6 +267,6 @@ def _buy_and_hold_stats(equity: pa.Table, capital: float) -> dict[str, float | i
             fees=0.0,
             funding=0.0,
             fills=0,
-            trips=np.zeros(0),
+            trips=empty_trips(),
         )
     )

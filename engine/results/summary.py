@@ -1,29 +1,72 @@
-"""The text summary of a result: the stats table the CLI, the demo and the notebook print."""
+"""The text summary of a result: the stats table the CLI, the demo and the notebook print.
+
+By default it fits 100 columns: the default figures, fewer when names or numbers are long (the
+last lines say what is hidden); `wide=True` shows every figure on lines as long as they need.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from engine.results.build import BUY_AND_HOLD_NOTE, BacktestResult
+from engine.results.text import WIDTH, fit, render, wrap, wrap_parts
 
-SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # (header, stats field, format): '%' shows a fraction as a percentage.
-    ("pnl", "pnl", "money"),
-    ("return %", "total_return", "%"),
-    ("sharpe", "sharpe", "ratio"),
-    ("sortino", "sortino", "ratio"),
-    ("max dd %", "max_drawdown", "%"),
-    ("turnover", "turnover", "ratio"),
-    ("fees", "fees", "money"),
-    ("exposure %", "exposure", "%"),
-    ("fills", "fills", "int"),
-    ("round trips", "round_trips", "int"),
-    ("win %", "win_rate", "%"),
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One figure of the summary: its header, stats field, format and whether it shows by default."""
+
+    header: str
+    field: str
+    kind: str  # money | % (a fraction shown as a percentage) | ratio | int | duration (seconds)
+    default: bool = True
+
+
+SUMMARY_COLUMNS: tuple[Column, ...] = (
+    Column("pnl", "pnl", "money"),
+    Column("return %", "total_return", "%"),
+    Column("cagr %", "cagr", "%", False),
+    Column("sharpe", "sharpe", "ratio"),
+    Column("sortino", "sortino", "ratio"),
+    Column("calmar", "calmar", "ratio", False),
+    Column("max dd %", "max_drawdown", "%"),
+    Column("turnover", "turnover", "ratio", False),
+    Column("fees", "fees", "money"),
+    Column("funding paid", "funding_paid", "money", False),
+    Column("exposure %", "exposure", "%"),
+    Column("exp-adj ret %", "exposure_adjusted_return", "%", False),
+    Column("fills", "fills", "int"),
+    Column("trips", "round_trips", "int"),
+    Column("win %", "win_rate", "%"),
+    Column("profit factor", "profit_factor", "ratio", False),
+    Column("expectancy", "expectancy", "money", False),
+    Column("avg trip", "avg_trip_duration_s", "duration", False),
+    Column("longest trip", "longest_trip_duration_s", "duration", False),
 )
+PNL_USDT = Column("pnl USDT", "pnl_usdt", "money")
+# Dropped in this order when the default table is wider than the width.
+DROP_ORDER = (
+    "sortino", "fills", "exposure %", "fees", "win %", "trips", "max dd %", "pnl USDT", "sharpe", "return %"
+)
+
+
+def format_duration(seconds: Any) -> str:
+    """Seconds as '45s', '12m05s', '3h07m' or '2d04h' ('-' for NaN)."""
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    s = round(float(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def format_cell(value: Any, kind: str) -> str:
@@ -32,21 +75,29 @@ def format_cell(value: Any, kind: str) -> str:
         return "-"
     if kind == "int":
         return str(int(value))
+    if kind == "duration":
+        return format_duration(value)
     number = float(value) * 100.0 if kind == "%" else float(value)
     text = f"{number:.2f}"
     return "0.00" if text == "-0.00" else text
 
 
-def summary_rows(result: BacktestResult) -> tuple[list[str], list[list[str]]]:
+def summary_columns(result: BacktestResult, wide: bool = True) -> list[Column]:
+    """The columns of the stats table: every figure (`wide`) or the default ones."""
+    columns = [c for c in SUMMARY_COLUMNS if wide or c.default]
+    quote = result.config.get("quote", "USDT")
+    if quote != "USDT" and any(row.get("pnl_usdt") is not None for row in result.stats.to_pylist()):
+        columns.insert(1, PNL_USDT)
+    return columns
+
+
+def summary_rows(result: BacktestResult, wide: bool = True) -> tuple[list[str], list[list[str]]]:
     """(headers, rows of text cells) of the stats in series order; shared with the HTML report."""
     by_series = {row["series"]: row for row in result.stats.to_pylist()}
-    columns = SUMMARY_COLUMNS
-    quote = result.config.get("quote", "USDT")
-    if quote != "USDT" and any(row.get("pnl_usdt") is not None for row in by_series.values()):
-        columns = (("pnl", "pnl", "money"), ("pnl USDT", "pnl_usdt", "money"), *SUMMARY_COLUMNS[1:])
-    headers = ["series", *(h for h, _, _ in columns)]
+    columns = summary_columns(result, wide)
+    headers = ["series", *(c.header for c in columns)]
     rows = [
-        [name, *(format_cell(by_series[name].get(field), kind) for _, field, kind in columns)]
+        [name, *(format_cell(by_series[name].get(c.field), c.kind) for c in columns)]
         for name in result.series
         if name in by_series
     ]
@@ -60,8 +111,8 @@ def format_ns(ts: Any) -> str:
     return datetime.fromtimestamp(ts / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def header_line(config: Mapping[str, Any]) -> str:
-    """Symbols, period, fill model and latency of a run; SYNTHETIC when the venue is synthetic."""
+def header_parts(config: Mapping[str, Any]) -> list[str]:
+    """Symbols, period, fill model and latency of a run; SYNTHETIC first when the venue is synthetic."""
     symbols = ", ".join(str(s) for s in config.get("symbols") or []) or "-"
     latency = config.get("latency_ns")
     latency_text = f"{latency / 1e6:g} ms" if isinstance(latency, int | float) else "-"
@@ -77,7 +128,12 @@ def header_line(config: Mapping[str, Any]) -> str:
         parts.append(f"pnl in {quote}" + (f", USDT via {conv}" if conv else ", no USDT conversion series"))
     if config.get("venue") == "synthetic":
         parts.insert(0, "SYNTHETIC DATA")
-    return " | ".join(parts)
+    return parts
+
+
+def header_line(config: Mapping[str, Any]) -> str:
+    """The header parts on one line."""
+    return " | ".join(header_parts(config))
 
 
 def describe(value: Any) -> str:
@@ -89,20 +145,36 @@ def describe(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def summary_table(result: BacktestResult) -> str:
-    """A deterministic fixed-width text table of the stats, one row per series."""
-    headers, rows = summary_rows(result)
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    widths = [max(w, 8) for w in widths]
+def readable_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with its times as ISO text and the latency in ms, for people to read."""
+    out = dict(config)
+    for key in ("start", "end"):
+        if isinstance(out.get(key), int):
+            out[key] = format_ns(out[key])
+    if isinstance(out.get("latency_ns"), int | float):
+        out["latency"] = f"{out.pop('latency_ns') / 1e6:g} ms"
+    return out
 
-    def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
 
-    rule = "-" * len(line(headers))
-    body = [line(r) for r in rows]
-    return (
-        "\n".join([header_line(result.config), rule, line(headers), rule, *body, rule, BUY_AND_HOLD_NOTE])
-        + "\n"
-    )
+def hidden_note(hidden: Sequence[str]) -> list[str]:
+    """The lines naming the columns the default summary leaves out."""
+    return wrap_parts([f"--wide adds: {hidden[0]}", *hidden[1:]], WIDTH, ", ", "  ", ",") if hidden else []
+
+
+def summary_table(result: BacktestResult, wide: bool = False) -> str:
+    """A deterministic fixed-width text table of the stats, one row per series.
+
+    Default: the default figures, every line at most 100 characters (columns dropped, then long
+    series names cut, when they do not fit). `wide`: every figure, lines as long as needed.
+    """
+    headers, rows = summary_rows(result, wide)
+    if wide:
+        top, note, hidden = [header_line(result.config)], [BUY_AND_HOLD_NOTE], []
+    else:
+        headers, rows, _ = fit(headers, rows, WIDTH, DROP_ORDER, "series")
+        top = wrap_parts(header_parts(result.config), WIDTH)
+        note = wrap(BUY_AND_HOLD_NOTE, WIDTH, indent="  ")
+        hidden = [c.header for c in summary_columns(result, True) if c.header not in headers]
+    table = render(headers, rows)
+    rule = "-" * max(len(line) for line in table)
+    return "\n".join([*top, rule, table[0], rule, *table[1:], rule, *note, *hidden_note(hidden)]) + "\n"

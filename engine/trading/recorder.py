@@ -17,12 +17,19 @@ if TYPE_CHECKING:
 
 
 class Recorder:
-    """Append-only columns of fills and ledger rows, plus the replay index each order was decided on."""
+    """Append-only columns of fills and ledger rows, plus the replay index each order was decided on.
+
+    The engine books a venue fill's sub-ledger rows right after recording the fill, so the rows
+    handed to `allocations` next belong to that fill: each ledger row keeps the index of its fill
+    (-1 for funding and for crosses made outside a fill).
+    """
 
     def __init__(self) -> None:
         self.decided: dict[str, int] = {}
         self.fills: list[tuple[Fill, str, int]] = []
         self.ledger: list[Allocation] = []
+        self.ledger_fill: list[int] = []
+        self._awaiting = -1
 
     def order_decided(self, client_id: str, seq: int) -> None:
         """Remember on which replay event an order was decided."""
@@ -31,10 +38,22 @@ class Recorder:
     def fill(self, fill: Fill, strategy_id: str, event_seq: int) -> None:
         """Record a venue fill (its owner strategy, '' for netted) and the event that filled it."""
         self.fills.append((fill, strategy_id, event_seq))
+        self._awaiting = len(self.fills) - 1
 
     def allocations(self, rows: Iterable[Allocation]) -> None:
-        """Record sub-ledger rows."""
-        self.ledger.extend(rows)
+        """Record sub-ledger rows (those of the fill recorded just before, if one awaits them)."""
+        booked = list(rows)
+        self.ledger.extend(booked)
+        self.ledger_fill.extend([self._awaiting] * len(booked))
+        self._awaiting = -1
+
+    def _fill_owners(self) -> list[str]:
+        """Per fill: its order's strategy, or the strategies it was allocated to, comma-separated."""
+        shares: dict[int, dict[str, None]] = {}
+        for row, k in zip(self.ledger, self.ledger_fill, strict=True):
+            if k >= 0 and row.kind == "fill":
+                shares.setdefault(k, {})[row.strategy_id] = None
+        return [owner or ",".join(shares.get(k, {})) for k, (_, owner, _) in enumerate(self.fills)]
 
     def orders_columns(self, orders: Iterable[Order]) -> dict[str, list[Any]]:
         """All orders with their final state, as the columns of records.ORDERS."""
@@ -63,7 +82,7 @@ class Recorder:
             "seq": list(range(len(f))),
             "ts": [x[0].ts for x in f],
             "client_id": [x[0].client_id for x in f],
-            "strategy_id": [x[1] for x in f],
+            "strategy_id": self._fill_owners(),
             "symbol": [x[0].symbol for x in f],
             "side": [int(x[0].side) for x in f],
             "price": [x[0].price for x in f],
@@ -90,5 +109,6 @@ class Recorder:
             "fee": [r.fee for r in rows],
             "cash_flow": [r.cash_flow for r in rows],
             "client_id": [r.client_id for r in rows],
+            "fill_seq": list(self.ledger_fill),
         }
         return cols

@@ -3,10 +3,10 @@
 The scenario (ETH/USDT, two strategies, quote currency USDT), T0 = 2024-01-01 00:00 UTC:
 
 - marks (minute ends): T0+1m 100, T0+2m 102, (T0+3m no trade: carries 102), T0+4m 99, T0+5m 101
-- T0+10s   venue fill: buy 1.5 @ 100, fee 0.075; ledger: a +1.0 (fee 0.05, cf -100.05),
-                                                        b +0.5 (fee 0.025, cf -50.025)
+- T0+10s   venue fill 0: buy 1.5 @ 100, fee 0.075, netted; ledger: a +1.0 (fee 0.05, cf -100.05),
+                                                                 b +0.5 (fee 0.025, cf -50.025)
 - T0+90s   internal cross @ 101: a -0.5 (cf +50.5), b +0.5 (cf -50.5), no fee
-- T0+200s  venue fill: a sells 0.5 @ 102, fee 0.0255, cf +50.9745 (a is flat again)
+- T0+200s  venue fill 1: a sells 0.5 @ 102, fee 0.0255, cf +50.9745 (a is flat again)
 - T0+240s  funding: b pays 0.1 (cf -0.1)
 
 Capital: a 1000, b 500 (portfolio 1500).
@@ -43,9 +43,18 @@ def config(**overrides: Any) -> dict[str, Any]:
 
 
 def ledger_row(
-    seq: int, ts: int, sid: str, kind: str, qty: float, price: float, fee: float, cash_flow: float, symbol: str = SYMBOL
+    seq: int,
+    ts: int,
+    sid: str,
+    kind: str,
+    qty: float,
+    price: float,
+    fee: float,
+    cash_flow: float,
+    symbol: str = SYMBOL,
+    fill_seq: int = -1,
 ) -> dict[str, Any]:
-    """One LEDGER row."""
+    """One LEDGER row (`fill_seq`: the venue fill it allocates, -1 for none)."""
     return {
         "seq": seq,
         "ts": ts,
@@ -57,6 +66,7 @@ def ledger_row(
         "fee": fee,
         "cash_flow": cash_flow,
         "client_id": f"c{seq}",
+        "fill_seq": fill_seq,
     }
 
 
@@ -92,18 +102,18 @@ def scenario_tables() -> dict[str, Any]:
     ledger = records_table(
         LEDGER,
         [
-            ledger_row(0, T0 + 10 * s, "a", "fill", 1.0, 100.0, 0.05, -100.05),
-            ledger_row(1, T0 + 10 * s, "b", "fill", 0.5, 100.0, 0.025, -50.025),
+            ledger_row(0, T0 + 10 * s, "a", "fill", 1.0, 100.0, 0.05, -100.05, fill_seq=0),
+            ledger_row(1, T0 + 10 * s, "b", "fill", 0.5, 100.0, 0.025, -50.025, fill_seq=0),
             ledger_row(2, T0 + 90 * s, "a", "cross", -0.5, 101.0, 0.0, 50.5),
             ledger_row(3, T0 + 90 * s, "b", "cross", 0.5, 101.0, 0.0, -50.5),
-            ledger_row(4, T0 + 200 * s, "a", "fill", -0.5, 102.0, 0.0255, 50.9745),
+            ledger_row(4, T0 + 200 * s, "a", "fill", -0.5, 102.0, 0.0255, 50.9745, fill_seq=1),
             ledger_row(5, T0 + 4 * M, "b", "funding", 0.0, 0.0, 0.0, -0.1),
         ],
     )
     fills = records_table(
         FILLS,
         [
-            fill_row(0, T0 + 10 * s, 1, 100.0, 1.5, 0.075),
+            fill_row(0, T0 + 10 * s, 1, 100.0, 1.5, 0.075, strategy_id="a,b"),
             fill_row(1, T0 + 200 * s, -1, 102.0, 0.5, 0.0255, strategy_id="a"),
         ],
     )

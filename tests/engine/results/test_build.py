@@ -1,4 +1,4 @@
-"""Equity curves, the result bundle, the text summary and run ids."""
+"""Equity curves, the result bundle, the allocations of fills and run ids."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ import pyarrow.compute as pc
 import pytest
 
 from engine.model.errors import ConfigError
-from engine.results.build import build_result, equity_curves, new_run_id, records_table, strategy_capital
-from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
-from engine.results.summary import summary_table
+from engine.results.build import (
+    allocations_table,
+    build_result,
+    equity_curves,
+    new_run_id,
+    records_table,
+    strategy_capital,
+)
+from engine.results.records import ALLOCATIONS, FILLS, LEDGER, MARKS, ORDERS
 from tests.engine.results_factory import (
     T0,
     M,
@@ -120,45 +126,6 @@ def test_build_result_keeps_records_and_derives_series() -> None:
     assert r.orders.schema == ORDERS and r.fills.schema == FILLS and r.ledger.num_rows == 6
 
 
-def test_summary_table_rows_in_series_order_with_two_decimals() -> None:
-    lines = summary_table(scenario_result()).splitlines()
-    rows = {line.split()[0]: line.split()[1:] for line in lines if line.split()[:1] in (["a"], ["b"], ["portfolio"])}
-    # a: pnl 1.4245, return 0.14245 %, turnover 0.2015, fees 0.0755, exposure 60 %, 2 fills,
-    # 1 round trip, win 100 %
-    a = rows["a"]
-    assert (a[0], a[1], a[5], a[6], a[7], a[8], a[9], a[10]) == (
-        "1.42",
-        "0.14",
-        "0.20",
-        "0.08",
-        "60.00",
-        "2",
-        "1",
-        "100.00",
-    )
-    # b: max dd 1 - 498.375/501.475 = 0.618 %; no closed round trip: no win rate
-    assert (rows["b"][4], rows["b"][-1]) == ("0.62", "-")
-    names = [line.split()[0] for line in lines[4:8]]
-    assert names == ["a", "b", "portfolio", "buy_and_hold"]
-
-
-def test_summary_table_header_names_run_setup_and_synthetic() -> None:
-    text = summary_table(scenario_result())
-    head = text.splitlines()[0]
-    for part in ("ETH/USDT", "2024-01-01T00:00:00Z", "2024-01-01T00:05:00Z", "taker", "25 ms"):
-        assert part in head
-    assert "SYNTHETIC" not in text
-    assert "SYNTHETIC" in summary_table(scenario_result(venue="synthetic")).splitlines()[0]
-    assert "no fees" in text  # the buy-and-hold note
-
-
-def test_summary_table_independent_of_run_id_and_creation() -> None:
-    one = summary_table(scenario_result(run_id="20240101T000000-aaaaaaaa", created_ns=T0))
-    two = summary_table(scenario_result(run_id="20250101T000000-bbbbbbbb", created_ns=T0 + 10**15))
-    assert one == two
-    assert "aaaaaaaa" not in one
-
-
 def test_new_run_id_format_time_prefix_and_unique() -> None:
     rid = new_run_id(config(), T0)
     assert re.fullmatch(r"20240101T000000-[0-9a-f]{8}", rid)
@@ -166,3 +133,34 @@ def test_new_run_id_format_time_prefix_and_unique() -> None:
     assert len(ids) == 200
     later = new_run_id(config(), T0 + 1_000_000_000)
     assert later > max(ids)
+
+
+def test_allocations_are_the_ledger_rows_booked_at_fills() -> None:
+    # scenario: fill 0 (buy 1.5) went a +1.0 (fee 0.05), b +0.5 (fee 0.025); fill 1 is a's sale of 0.5;
+    # the cross at T0+90s and the funding belong to no fill
+    r = scenario_result()
+    assert r.allocations.schema == ALLOCATIONS
+    assert r.allocations.to_pylist() == [
+        {"fill_seq": 0, "strategy_id": "a", "kind": "fill", "qty": 1.0, "fee": 0.05},
+        {"fill_seq": 0, "strategy_id": "b", "kind": "fill", "qty": 0.5, "fee": 0.025},
+        {"fill_seq": 1, "strategy_id": "a", "kind": "fill", "qty": -0.5, "fee": 0.0255},
+    ]
+
+
+def test_allocations_fill_rows_sum_to_each_fill() -> None:
+    r = scenario_result()
+    for fill in r.fills.to_pylist():
+        shares = [a for a in r.allocations.to_pylist() if a["fill_seq"] == fill["seq"] and a["kind"] == "fill"]
+        assert sum(a["qty"] for a in shares) == pytest.approx(fill["side"] * fill["size"])
+        assert sum(a["fee"] for a in shares) == pytest.approx(fill["fee"])
+
+
+def test_allocations_ledger_without_fill_seq_has_none() -> None:
+    # a ledger from before fill_seq existed (null column) gives no allocations, and -1 in the ledger
+    tables = scenario_tables()
+    ledger = tables["ledger"].drop_columns(["fill_seq"])
+    result = build_result("r", config(), "v", "f", tables["orders"], tables["fills"],
+                          ledger.append_column("fill_seq", pa.nulls(ledger.num_rows, pa.int64())), tables["marks"])
+    assert result.allocations.num_rows == 0
+    assert set(result.ledger.column("fill_seq").to_pylist()) == {-1}
+    assert allocations_table(result.ledger).num_rows == 0

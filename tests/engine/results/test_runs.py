@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -15,11 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from engine.model.errors import UserError
-from engine.results.runs import connect, db_path, export_run, list_runs, load_run, save_run
+from engine.results import runs
+from engine.results.runs import connect, db_path, ensure_writable, export_run, list_runs, load_run, save_run
 from tests.engine.results_factory import T0, M, scenario_result
 
 ROOT = Path(__file__).resolve().parents[3]
-TABLES = ("orders", "fills", "ledger", "marks", "equity", "stats")
+TABLES = ("orders", "fills", "ledger", "marks", "equity", "stats", "allocations", "trades")
 
 
 def assert_same_table(got: pa.Table, want: pa.Table) -> None:
@@ -83,6 +85,22 @@ def test_list_runs_newest_first_with_limit_and_portfolio_stats(data_root: Path) 
     assert first["pnl"] == pytest.approx(1.7995)
 
 
+@pytest.mark.parametrize("limit", [0, -1, True, 2.5])
+def test_list_runs_bad_limit_names_it(data_root: Path, limit: object) -> None:
+    save_run(data_root, scenario_result())
+    with pytest.raises(UserError, match=f"limit {limit!r}"):
+        list_runs(data_root, limit=limit)  # type: ignore[arg-type]
+
+
+def test_load_run_stored_by_older_code_is_a_user_error(data_root: Path) -> None:
+    save_run(data_root, scenario_result())
+    with connect(data_root) as con:  # an older store had no trades table
+        con.execute("DROP TABLE run_trades")
+    assert [r["run_id"] for r in list_runs(data_root)] == [scenario_result().run_id]
+    with pytest.raises(UserError, match="older okxbot"):
+        load_run(data_root, scenario_result().run_id)
+
+
 def test_list_runs_db_without_runs_tables_is_empty(data_root: Path) -> None:
     with connect(data_root) as con:  # another module's tables in the same file
         con.execute("CREATE TABLE catalog (x INTEGER)")
@@ -101,10 +119,93 @@ def test_export_run_writes_parquet_config_and_html(tmp_path: Path) -> None:
     assert json.loads((folder / "run.json").read_text())["code_version"] == "0.1.0+test"
 
 
+def test_export_run_writes_allocations_and_trades(tmp_path: Path) -> None:
+    result = scenario_result()
+    export_run(result, tmp_path, formats=("parquet",))
+    folder = tmp_path / result.run_id
+    allocations = pq.read_table(folder / "allocations.parquet").to_pylist()
+    assert [(a["fill_seq"], a["strategy_id"], a["qty"]) for a in allocations] == [(0, "a", 1.0), (0, "b", 0.5),
+                                                                                 (1, "a", -0.5)]
+    trades = pq.read_table(folder / "trades.parquet")
+    assert trades.column("strategy_id").to_pylist() == ["a", "b"]
+    assert pq.read_table(folder / "fills.parquet").column("strategy_id").to_pylist() == ["a,b", "a"]
+
+
+def test_export_run_missing_parent_folder_names_it(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"its parent .*nowhere does not exist"):
+        export_run(scenario_result(), tmp_path / "nowhere" / "dir")
+    assert not (tmp_path / "nowhere").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        export_run(scenario_result(), tmp_path / "file")
+    # the folder itself is created when its parent exists
+    assert export_run(scenario_result(), tmp_path / "new", formats=("html",))[0].is_file()
+
+
+def test_export_run_write_error_is_one_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_only(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(runs, "_write_export", read_only)
+    with pytest.raises(UserError, match=r"cannot write the export to .*: Read-only file system"):
+        export_run(scenario_result(), tmp_path)
+
+
 def test_export_run_html_only_and_bad_format(tmp_path: Path) -> None:
     assert [p.name for p in export_run(scenario_result(), tmp_path, formats=("html",))] == ["report.html"]
     with pytest.raises(UserError, match="csv"):
         export_run(scenario_result(), tmp_path, formats=("csv",))
+
+
+def erofs(*_args: object, **_kwargs: object) -> None:
+    raise OSError(errno.EROFS, "Read-only file system")
+
+
+def test_ensure_writable_creates_the_data_root(tmp_path: Path) -> None:
+    ensure_writable(tmp_path / "new" / "root")
+    assert (tmp_path / "new" / "root").is_dir()
+    assert list((tmp_path / "new" / "root").iterdir()) == []  # the scratch file is gone
+
+
+def test_ensure_writable_path_through_a_file_names_it(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    root = tmp_path / "afile" / "data"
+    with pytest.raises(UserError, match=rf"cannot store runs in {root / 'okxbot.duckdb'}.*--no-save"):
+        ensure_writable(root)
+
+
+def test_ensure_writable_read_only_disk_names_path_and_no_save(data_root: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runs.tempfile, "mkstemp", erofs)
+    with pytest.raises(UserError) as caught:
+        ensure_writable(data_root)
+    message = str(caught.value)
+    assert str(db_path(data_root)) in message and "Read-only file system" in message and "--no-save" in message
+
+
+def test_save_run_write_error_leaves_no_half_written_run(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = scenario_result(run_id="20240101T000000-00000001")
+    save_run(data_root, first)
+    real_insert = runs._insert
+    written: list[str] = []
+
+    def insert_then_fail(con: duckdb.DuckDBPyConnection, name: str, run_id: str, table: pa.Table) -> None:
+        if len(written) == 3:  # orders, fills and ledger went in; the disk turns read-only
+            erofs()
+        written.append(name)
+        real_insert(con, name, run_id, table)
+
+    monkeypatch.setattr(runs, "_insert", insert_then_fail)
+    with pytest.raises(UserError, match=rf"cannot store runs in {db_path(data_root)}: Read-only.*--no-save"):
+        save_run(data_root, scenario_result(run_id="20240101T000000-00000002"))
+    assert written == ["orders", "fills", "ledger"]
+    monkeypatch.undo()
+    assert [r["run_id"] for r in list_runs(data_root)] == [first.run_id]
+    with connect(data_root) as con:
+        for name in TABLES:
+            (count,) = con.execute(f"SELECT count(*) FROM run_{name} WHERE run_id LIKE '%00000002'").fetchall()[0]
+            assert count == 0, name
+    assert load_run(data_root, first.run_id).fills.num_rows == 2
 
 
 HOLDER = """

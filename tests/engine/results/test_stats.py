@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from engine.results.build import equity_curves, records_table
 from engine.results.records import FILLS, LEDGER, MARKS
 from engine.results.stats import (
+    cagr,
+    calmar,
     compute_stats,
     max_drawdown,
     minute_returns,
-    round_trip_pnls,
+    profit_factor,
     sharpe,
     sortino,
 )
@@ -48,9 +50,10 @@ def test_sharpe_known_returns_matches_formula() -> None:
     assert sharpe(r) == pytest.approx(expected)
 
 
-def test_sharpe_constant_returns_is_zero() -> None:
-    assert sharpe(np.array([0.01, 0.01, 0.01])) == 0.0
-    assert sharpe(np.array([0.05])) == 0.0
+def test_sharpe_constant_returns_is_undefined() -> None:
+    assert math.isnan(sharpe(np.array([0.01, 0.01, 0.01])))
+    assert math.isnan(sharpe(np.array([0.0, 0.0, 0.0])))  # a series that never trades
+    assert math.isnan(sharpe(np.array([0.05])))
 
 
 def test_sortino_known_returns_matches_formula() -> None:
@@ -59,8 +62,10 @@ def test_sortino_known_returns_matches_formula() -> None:
     assert sortino(r) == pytest.approx(0.005 / math.sqrt(0.000125) * ANN)
 
 
-def test_sortino_no_negative_return_is_zero() -> None:
-    assert sortino(np.array([0.01, 0.0, 0.02])) == 0.0
+def test_sortino_no_negative_return_is_undefined() -> None:
+    # undefined, not 0: a 0 would rank the smoothest rising curves last
+    assert math.isnan(sortino(np.array([0.01, 0.0, 0.02])))
+    assert math.isnan(sortino(np.array([])))
 
 
 def test_max_drawdown_includes_capital_as_first_peak() -> None:
@@ -68,44 +73,6 @@ def test_max_drawdown_includes_capital_as_first_peak() -> None:
     assert max_drawdown(np.array([90.0, 120.0, 60.0, 130.0]), 100.0) == pytest.approx(0.5)
     # falling from the start: 100 -> 80 is a 20 % drawdown
     assert max_drawdown(np.array([80.0]), 100.0) == pytest.approx(0.2)
-
-
-def rt(rows: list[tuple[int, float, float]]) -> list[float]:
-    ts = np.array([r[0] for r in rows], dtype=np.int64)
-    return round_trip_pnls(ts, np.array([r[1] for r in rows]), np.array([r[2] for r in rows])).tolist()
-
-
-def test_round_trips_open_then_close_sums_cash_flows() -> None:
-    # buy 2 @ 10 fee 0.1 (cf -20.1), sell 2 @ 11 fee 0.1 (cf +21.9): pnl = 1.8
-    assert rt([(1, 2.0, -20.1), (2, -2.0, 21.9)]) == pytest.approx([1.8])
-
-
-def test_round_trips_flip_splits_the_flipping_row_pro_rata() -> None:
-    # buy 1 @ 10 (cf -10); sell 3 @ 12 (cf +36): 1/3 closes the long -> trip 1 = -10 + 12 = 2;
-    # 2/3 opens a short (cf +24); buy 2 @ 11 (cf -22) closes it -> trip 2 = 24 - 22 = 2
-    assert rt([(1, 1.0, -10.0), (2, -3.0, 36.0), (3, 2.0, -22.0)]) == pytest.approx([2.0, 2.0])
-
-
-def test_round_trips_funding_inside_counts_and_while_flat_not() -> None:
-    # funding -5 while flat (ignored); buy 1 @ 10; funding -0.5 while long; sell 1 @ 10.2
-    # trip = -10 - 0.5 + 10.2 = -0.3
-    rows = [(0, 0.0, -5.0), (1, 1.0, -10.0), (2, 0.0, -0.5), (3, -1.0, 10.2)]
-    assert rt(rows) == pytest.approx([-0.3])
-
-
-def test_round_trips_open_trip_at_end_is_not_counted() -> None:
-    # one closed trip (-10 + 11 = 1), then a buy that stays open
-    assert rt([(1, 1.0, -10.0), (2, -1.0, 11.0), (3, 1.0, -12.0)]) == pytest.approx([1.0])
-
-
-def test_round_trips_same_ts_rows_are_one_step() -> None:
-    # at ts 2 a sell of 1 and a buy of 1 net to no change: the position stays 1, no trip closes
-    assert rt([(1, 1.0, -10.0), (2, -1.0, 11.0), (2, 1.0, -11.0)]) == []
-
-
-def test_round_trips_float_residue_counts_as_flat() -> None:
-    # 0.1 + 0.2 - 0.3 leaves 5.5e-17 in float: still one closed trip: -1 - 2 + 3.3 = 0.3
-    assert rt([(1, 0.1, -1.0), (2, 0.2, -2.0), (3, -0.3, 3.3)]) == pytest.approx([0.3])
 
 
 # --- compute_stats on the shared scenario (see tests/engine/results_factory.py) --------------------
@@ -154,7 +121,7 @@ def test_stats_scenario_exposure_and_round_trips() -> None:
     assert s["b"]["exposure"] == 1.0
     # a: one trip -100.05 + 50.5 + 50.9745 = 1.4245 (a win); b and the account never flat again
     assert (s["a"]["round_trips"], s["a"]["win_rate"]) == (1, 1.0)
-    assert s["a"]["avg_round_trip_pnl"] == pytest.approx(1.4245)
+    assert s["a"]["expectancy"] == pytest.approx(1.4245)
     assert s["b"]["round_trips"] == 0 and math.isnan(s["b"]["win_rate"])
     assert s["portfolio"]["round_trips"] == 0
 
@@ -176,7 +143,7 @@ def test_stats_portfolio_round_trips_on_account_position() -> None:
     capital = {"a": 100.0, "b": 100.0}
     stats = by_series(compute_stats(equity_curves(ledger, marks, capital), ledger, records_table(FILLS), capital))
     assert stats["portfolio"]["round_trips"] == 1
-    assert stats["portfolio"]["avg_round_trip_pnl"] == pytest.approx(2.0)
+    assert stats["portfolio"]["expectancy"] == pytest.approx(2.0)
     assert (stats["a"]["round_trips"], stats["b"]["round_trips"]) == (1, 1)
 
 
@@ -229,4 +196,98 @@ def test_stats_win_rate_and_average_over_closed_trips() -> None:
     capital = {"a": 100.0}
     stats = by_series(compute_stats(equity_curves(ledger, marks, capital), ledger, records_table(FILLS), capital))
     assert (stats["a"]["round_trips"], stats["a"]["win_rate"]) == (2, 0.5)
-    assert stats["a"]["avg_round_trip_pnl"] == pytest.approx(0.5)
+    assert stats["a"]["expectancy"] == pytest.approx(0.5)
+
+
+# --- CAGR, Calmar, profit factor, expectancy, trip durations, funding paid, exposure-adjusted ------
+
+
+def test_cagr_kernel_thirty_days_and_shorter() -> None:
+    # +10 % over exactly 30 days (43,200 minutes) compounds 525,600 / 43,200 = 12.1667 times a year
+    assert cagr(1100.0, 1000.0, 43_200) == pytest.approx(1.1 ** (525_600 / 43_200) - 1)
+    assert math.isnan(cagr(1100.0, 1000.0, 43_199))  # a minute short of 30 days
+    assert math.isnan(cagr(0.0, 1000.0, 50_000))  # no positive equity to compound
+
+
+def test_calmar_and_profit_factor_kernels() -> None:
+    assert calmar(0.5, 0.2) == pytest.approx(2.5)
+    assert math.isnan(calmar(0.5, 0.0)) and math.isnan(calmar(math.nan, 0.2))
+    # wins 8 + 2 = 10, losses 14.5 + 0.5 = 15
+    assert profit_factor(np.array([8.0, -14.5, 2.0, -0.5])) == pytest.approx(10 / 15)
+    assert math.isnan(profit_factor(np.array([1.0, 2.0])))  # no losing trip
+    assert math.isnan(profit_factor(np.array([])))
+
+
+def tiny_ledger_stats() -> dict[str, dict[str, Any]]:
+    """Strategy a trades a handful of rows over one hour, b never trades.
+
+    a (capital 1000), marks 100 at every minute end T0+1m .. T0+60m:
+      T0+1s      buy 1 @ 100, fee 1      cf -101
+      T0+10m+1s  sell 1 @ 110, fee 1     cf +109     trip 1: PnL 8, 10 minutes
+      T0+20m+1s  buy 2 @ 110, fee 2      cf -222
+      T0+25m+1s  funding paid 0.5        cf -0.5
+      T0+40m+1s  sell 2 @ 105, fee 2     cf +208     trip 2: PnL -222 - 0.5 + 208 = -14.5, 20 minutes
+      T0+50m+1s  buy 1 @ 100             cf -100     open to the end
+    """
+    s = 1_000_000_000
+    rows = [
+        ledger_row(0, T0 + s, "a", "fill", 1.0, 100.0, 1.0, -101.0),
+        ledger_row(1, T0 + 10 * M + s, "a", "fill", -1.0, 110.0, 1.0, 109.0),
+        ledger_row(2, T0 + 20 * M + s, "a", "fill", 2.0, 110.0, 2.0, -222.0),
+        ledger_row(3, T0 + 25 * M + s, "a", "funding", 0.0, 100.0, 0.0, -0.5),
+        ledger_row(4, T0 + 40 * M + s, "a", "fill", -2.0, 105.0, 2.0, 208.0),
+        ledger_row(5, T0 + 50 * M + s, "a", "fill", 1.0, 100.0, 0.0, -100.0),
+    ]
+    ledger = records_table(LEDGER, rows)
+    marks = records_table(MARKS, [mark_row(T0 + k * M, 100.0) for k in range(1, 61)])
+    capital = {"a": 1000.0, "b": 500.0}
+    return by_series(compute_stats(equity_curves(ledger, marks, capital), ledger, records_table(FILLS), capital))
+
+
+def test_stats_tiny_ledger_trip_figures() -> None:
+    a = tiny_ledger_stats()["a"]
+    assert (a["round_trips"], a["win_rate"]) == (2, 0.5)
+    assert a["profit_factor"] == pytest.approx(8 / 14.5)
+    assert a["expectancy"] == pytest.approx((8 - 14.5) / 2)
+    assert a["avg_trip_duration_s"] == pytest.approx((600 + 1200) / 2)
+    assert a["longest_trip_duration_s"] == pytest.approx(1200.0)
+
+
+def test_stats_tiny_ledger_funding_exposure_and_adjusted_return() -> None:
+    a = tiny_ledger_stats()["a"]
+    assert (a["funding"], a["funding_paid"], a["fees"]) == pytest.approx((-0.5, 0.5, 6.0))
+    # held at the minute ends 1..10, 21..40 and 51..60: 40 of 60 minutes
+    assert a["exposure"] == pytest.approx(40 / 60)
+    # final 1000 - 101 + 109 - 222 - 0.5 + 208 - 100 + 1 * 100 = 993.5: return -0.65 %
+    assert a["total_return"] == pytest.approx(-0.0065)
+    assert a["exposure_adjusted_return"] == pytest.approx(-0.0065 / (40 / 60))
+    assert math.isnan(a["cagr"]) and math.isnan(a["calmar"])  # one hour is under 30 days
+
+
+def test_stats_no_trades_sharpe_sortino_win_rate_undefined() -> None:
+    b = tiny_ledger_stats()["b"]
+    assert (b["pnl"], b["fills"], b["round_trips"], b["exposure"], b["funding_paid"]) == (0.0, 0, 0, 0.0, 0.0)
+    for field in ("sharpe", "sortino", "win_rate", "profit_factor", "expectancy", "avg_trip_duration_s",
+                  "longest_trip_duration_s", "exposure_adjusted_return", "cagr", "calmar"):
+        assert math.isnan(b[field]), field
+
+
+def test_stats_thirty_days_cagr_and_calmar() -> None:
+    # a buys 10 @ 100 with its 1000; marks 100 (minute 1), 80 (minute 2, carried), 110 at minute
+    # 43,200: equity 1000, 800 ... 800, 1100. Max drawdown 1 - 800/1000 = 0.2
+    ledger = records_table(LEDGER, [ledger_row(0, T0 + 1, "a", "fill", 10.0, 100.0, 0.0, -1000.0)])
+    capital = {"a": 1000.0}
+
+    def stats_until(last_minute: int) -> dict[str, Any]:
+        marks = records_table(MARKS, [mark_row(T0 + M, 100.0), mark_row(T0 + 2 * M, 80.0),
+                                      mark_row(T0 + last_minute * M, 110.0)])
+        equity = equity_curves(ledger, marks, capital)
+        return by_series(compute_stats(equity, ledger, records_table(FILLS), capital))["a"]
+
+    a = stats_until(43_200)
+    growth = 1.1 ** (525_600 / 43_200) - 1
+    assert a["minutes"] == 43_200 and a["max_drawdown"] == pytest.approx(0.2)
+    assert a["cagr"] == pytest.approx(growth)
+    assert a["calmar"] == pytest.approx(growth / 0.2)
+    short = stats_until(43_199)
+    assert math.isnan(short["cagr"]) and math.isnan(short["calmar"])

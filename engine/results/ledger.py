@@ -1,0 +1,60 @@
+"""The ledger (engine/results/records.py LEDGER) as numpy columns, and the helpers that sample it.
+
+Equity curves, statistics and round trips all read the ledger this way: sorted by (ts, seq), so
+that rows with the same time keep the order they were booked in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+# Positions within this fraction of the sub-ledger's largest step count as flat (float residue).
+FLAT_RTOL = 1e-9
+
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerArrays:
+    """The ledger as numpy columns sorted by (ts, seq)."""
+
+    ts: np.ndarray
+    strategy_id: np.ndarray
+    symbol: np.ndarray
+    kind: np.ndarray
+    qty: np.ndarray
+    price: np.ndarray
+    fee: np.ndarray
+    cash_flow: np.ndarray
+
+    def where(self, mask: np.ndarray) -> LedgerArrays:
+        """The rows where `mask` holds, still sorted."""
+        return LedgerArrays(*(getattr(self, f)[mask] for f in self.__slots__))
+
+
+def ledger_arrays(ledger: pa.Table) -> LedgerArrays:
+    """Numpy columns of a LEDGER table, sorted by (ts, seq)."""
+
+    def col(name: str, dtype: type) -> np.ndarray:
+        return np.asarray(ledger.column(name).to_numpy(zero_copy_only=False), dtype=dtype)
+
+    ts, seq = col("ts", np.int64), col("seq", np.int64)
+    order = np.lexsort((seq, ts))
+    names = ("strategy_id", "symbol", "kind")
+    texts = [col(n, object)[order] for n in names]
+    floats = [col(n, np.float64)[order] for n in ("qty", "price", "fee", "cash_flow")]
+    return LedgerArrays(ts[order], *texts, *floats)
+
+
+def sample_cumsum(ts: np.ndarray, values: np.ndarray, grid: np.ndarray) -> FloatArray:
+    """Running sum of `values` (rows sorted by `ts`) over rows with ts <= each grid time."""
+    csum = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    return np.asarray(csum[np.searchsorted(ts, grid, side="right")])
+
+
+def flat_tolerance(qty: FloatArray) -> float:
+    """Absolute size below which a position counts as flat for steps of size `qty`."""
+    return FLAT_RTOL * float(np.max(np.abs(qty))) if qty.size else 0.0
