@@ -45,8 +45,8 @@ def main(data_root: str | Path) -> int:
     synth = SynthConfig(symbol=SYMBOL, start=DATA_START, hours=HOURS)
     reports = write_synthetic(Lake.at(root), synth)
     trades = next(r for r in reports if r.kind == "trades")
-    print(f"SYNTHETIC market data (seeded generator, not a real market): {SYMBOL} "
-          f"{ns_to_iso(synth.start_ns)} .. {ns_to_iso(synth.end_ns)}, {trades.received:,} trades "
+    print(f"SYNTHETIC market data (seeded generator, not a real market): {SYMBOL}\n"
+          f"  {ns_to_iso(synth.start_ns)} .. {ns_to_iso(synth.end_ns)}, {trades.received:,} trades "
           f"({trades.new_rows:,} new) in {root / 'lake'}")
     cfg = demo_config()
     result = run_backtest(cfg, root)
@@ -69,5 +69,5 @@ def _netting_line(cfg: BacktestConfig, root: Path, result: object) -> str:
     fees = [float(sum(r.fills.column("fee").to_pylist())) for r in alone]
     netted = float(sum(result.fills.column("fee").to_pylist()))  # type: ignore[attr-defined]
     parts = " + ".join(f"{s.strategy_id} {f:.2f}" for s, f in zip(cfg.strategies, fees, strict=True))
-    return (f"netting: the portfolio paid {netted:.2f} in fees; run alone the strategies pay {parts} = "
-            f"{sum(fees):.2f}; saved {sum(fees) - netted:.2f}")
+    return (f"netting: the portfolio paid {netted:.2f} in fees; run alone, each with its capital in the\n"
+            f"portfolio, the strategies pay {parts} = {sum(fees):.2f}; saved {sum(fees) - netted:.2f}")

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     result = run_backtest(cfg, args.data_root)
-    print(summary_table(result))  # TODO(lead): wide=args.wide once summary_table takes it
+    print(summary_table(result, wide=args.wide))
     for warning in result.config.get("warnings", []):
         print(f"okxbot: warning: {warning}", file=sys.stderr)
     if not args.no_save:
