@@ -137,8 +137,10 @@ class TradingEngine:
 
     # -- strategy-facing --------------------------------------------------------------------
     def signal(self, strategy_id: str, symbol: str, target: float) -> None:
-        """A strategy's new target position."""
-        self.bus.publish(Signal(strategy_id, symbol, float(target), self.clock.ts))
+        """A strategy's new target position, in whole lots of the symbol (rounded toward zero)."""
+        inst = self.instruments.get(symbol)
+        target = inst.round_size(target) if inst is not None else float(target)
+        self.bus.publish(Signal(strategy_id, symbol, target, self.clock.ts))
 
     def submit_own(
         self, strategy_id: str, symbol: str, side: Side, size: float, price: float, post_only: bool

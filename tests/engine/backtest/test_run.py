@@ -22,7 +22,7 @@ def test_run_backtest_records_typed_params_with_defaults(root: Path) -> None:
                  StrategySpec("rsi_mr", {}, "meanrev"))
     result = run_backtest(cfg, root)
     trend, meanrev = (s["params"] for s in result.config["strategies"])
-    assert trend == {"fast": 3, "slow": 100, "size": 0.1, "bar_interval": "1m"}
+    assert trend == {"fast": 3, "slow": 100, "size": 0.1, "size_unit": "fraction", "bar_interval": "1m"}
     assert type(trend["fast"]) is int and type(trend["size"]) is float
     assert meanrev == {"n": 14, "lower": 30.0, "upper": 70.0, "exit": 50.0, "size": 1.0, "allow_short": True,
-                       "bar_interval": "1m"}
+                       "bar_interval": "1m", "size_unit": "fraction"}

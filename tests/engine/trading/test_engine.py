@@ -325,3 +325,13 @@ def test_leverage_warning_once_when_gross_passes_the_stated_multiple() -> None:
     rig.act(rig.target("A", 90.0))
     rig.event(2000.0)
     assert len(rig.engine.warnings) == 1  # said once
+
+
+def test_targets_are_whole_lots_rounded_toward_zero() -> None:
+    # ETH swap: 0.01 contracts of 0.1 ETH = 0.001 ETH a lot
+    rig = make_rig("A", "B")
+    rig.act(rig.target("A", 0.12345), rig.target("B", -0.0567))
+    rig.event(2000.0)
+    assert rig.engine.portfolio.target("A", SWAP) == 0.123 and rig.engine.portfolio.target("B", SWAP) == -0.056
+    assert received(rig) == [("", Side.BUY, 0.067, OrderType.MARKET)]  # 0.123 - 0.056, no dust left over
+    assert (rig.ledger("A").position, rig.ledger("B").position) == (pytest.approx(0.123), pytest.approx(-0.056))
