@@ -76,6 +76,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `okxbot ... | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug of ours: one line for the user, the details in a file
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    """Write the traceback to a temporary file and say one line about it; exit 1 (what was done is unknown)."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="okxbot-error-", suffix=".txt", delete=False) as out:
+        traceback.print_exception(exc, file=out)
+    text = " ".join(str(exc).split())[:200]
+    print(f"okxbot: error: internal error {type(exc).__name__}: {text} (details in {out.name}; "
+          "please report it)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
 from engine.model.time import ns_to_iso, to_ns
 from engine.results.report import write_html
-from engine.results.runs import save_run
+from engine.results.runs import ensure_writable, save_run
 from engine.results.summary import summary_table
 from engine.store.lake import Lake
 from engine.store.synthetic import SynthConfig, write_synthetic
@@ -42,6 +42,8 @@ def main(data_root: str | Path) -> int:
     """Write the data (idempotent), backtest, print, store and report."""
     t0 = time.perf_counter()
     root = Path(data_root)
+    Lake.at(root).check_writable()
+    ensure_writable(root)
     synth = SynthConfig(symbol=SYMBOL, start=DATA_START, hours=HOURS)
     reports = write_synthetic(Lake.at(root), synth)
     trades = next(r for r in reports if r.kind == "trades")

@@ -82,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
     from engine.results.summary import summary_table
 
     cfg = config_from_args(args)
+    if args.report:
+        _check_report_path(Path(args.report))
+    if not args.no_save:
+        from engine.results.runs import ensure_writable
+
+        ensure_writable(args.data_root)  # before the replay, not after it
     result = run_backtest(cfg, args.data_root)
     print(summary_table(result, wide=args.wide))
     for warning in result.config.get("warnings", []):
@@ -96,6 +102,18 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"report: {write_html(result, Path(args.report))}")
     return 0
+
+
+def _check_report_path(path: Any) -> None:
+    """Refuse, before the replay, a report path that cannot be written: a folder, or a file whose
+    folder's parent does not exist (the folder itself is created)."""
+    from engine.model.errors import UserError
+
+    if path.is_dir():
+        raise UserError(f"--report {path} is a folder; give a file name such as {path / 'report.html'}")
+    if not path.parent.exists() and not path.parent.parent.is_dir():
+        raise UserError(f"--report {path}: its folder {path.parent} cannot be created ({path.parent.parent} "
+                        "does not exist)")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

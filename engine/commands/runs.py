@@ -30,14 +30,14 @@ def add_parser(sub: Any) -> None:
     p_list.set_defaults(func=run_list)
 
     p_show = inner.add_parser("show", help="a run's statistics and config; its trades and fills on request")
-    p_show.add_argument("run_id", metavar="RUN_ID", help="a run id or a unique prefix of one")
+    p_show.add_argument("run_id", metavar="RUN_ID", help="a run id, a unique prefix of one, or `latest`")
     p_show.add_argument("--wide", action="store_true", help="every figure and column, however wide")
     p_show.add_argument("--trades", action="store_true", help="also list every round trip of every strategy")
     p_show.add_argument("--fills", action="store_true", help="also list every fill with its split among strategies")
     p_show.set_defaults(func=run_show)
 
     p_export = inner.add_parser("export", help="write a run's tables (Parquet), config and HTML report")
-    p_export.add_argument("run_id", metavar="RUN_ID", help="a run id or a unique prefix of one")
+    p_export.add_argument("run_id", metavar="RUN_ID", help="a run id, a unique prefix of one, or `latest`")
     p_export.add_argument(
         "--out", type=Path, default=None, help="output folder (default <data-root>/exports)"
     )

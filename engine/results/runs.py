@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS runs (
 )"""
 
 
+LATEST = "latest"  # names the newest run wherever a run id is asked for
+
+
 def db_path(data_root: str | Path) -> Path:
     """The runs database file under a data root."""
     return Path(data_root) / DB_NAME
@@ -229,9 +232,16 @@ def list_runs(data_root: str | Path, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def _resolve(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
-    """The one stored id starting with `run_id`; UserError when none or several do."""
+    """The one stored id starting with `run_id` (`latest`: the newest run); UserError when none or
+    several do."""
     if not run_id:
         raise UserError("run id must not be empty")
+    if run_id == LATEST:
+        row = con.execute("SELECT run_id FROM runs ORDER BY created_ns DESC, run_id DESC LIMIT 1").fetchone() \
+            if _has_runs(con) else None
+        if row is None:
+            raise UserError("no runs stored yet, so there is no latest run (see `okxbot backtest`)")
+        return str(row[0])
     found: list[str] = []
     if _has_runs(con):
         query = "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id"

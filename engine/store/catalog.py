@@ -8,6 +8,7 @@ form) and `date` from the partition path.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -18,12 +19,13 @@ from engine.store.schema import KINDS
 _SQL_TYPES = {pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
 
 
-def connect(lake: Lake) -> Any:
-    """An in-memory DuckDB connection with views `trades`, `quotes`, `bars`, `mark`, `funding`."""
+def connect(lake: Lake | str | Path) -> Any:
+    """An in-memory DuckDB connection with views `trades`, `quotes`, `bars`, `mark`, `funding` over
+    a `Lake` or the lake under a data root given as a path (`connect("data")`)."""
     import duckdb
 
     con = duckdb.connect(":memory:")
-    refresh(con, lake)
+    refresh(con, lake if isinstance(lake, Lake) else Lake.at(lake))
     return con
 
 

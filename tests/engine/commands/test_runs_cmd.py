@@ -196,3 +196,17 @@ def test_backtest_then_runs_show_prints_typed_params_with_defaults(
     # typed (10, not "10"), and the defaults it ran with
     assert '"fast": 10,' in params and '"slow": 100' in params and '"size": 1.0' in params
     assert '"bar_interval": "1m"' in params
+
+
+def test_runs_show_and_export_latest_is_the_newest_run(stored: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert okxbot(stored, "show", "latest") == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"run {RUN_B}"  # B was created after A
+    assert okxbot(stored, "export", "latest", "--out", str(tmp_path), "--format", "parquet") == 0
+    assert (tmp_path / RUN_B / "fills.parquet").is_file() and not (tmp_path / RUN_A).exists()
+
+
+def test_runs_show_latest_without_runs_one_line_exit_2(data_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert okxbot(data_root, "show", "latest") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "latest" in err[0]

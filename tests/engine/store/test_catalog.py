@@ -96,3 +96,9 @@ def test_open_catalog_does_not_block_cli_ingest_and_ls(shared_data: Path, data_r
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_connect_takes_a_data_root_path_as_well_as_a_lake(data_root: Path) -> None:
+    Lake.at(data_root).write("trades", "okx", "ETH/USDT:USDT", trades(seconds(1, 2)))
+    for where in (data_root, str(data_root), Lake.at(data_root)):
+        assert connect(where).sql("SELECT count(*) FROM trades").fetchall() == [(2,)]
