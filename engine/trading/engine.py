@@ -235,7 +235,9 @@ class TradingEngine:
             if owner is not None:
                 owner.on_order_update(update)
         elif self.trading and self._needs_reconcile(update.status, order.symbol):
-            self._reconcile(order.symbol)
+            # Planned after the event, like a new target: an order that is still on its way through
+            # the bus is in the OMS by then, so the gap is never ordered twice.
+            self.unplanned[order.symbol] = None
 
     def _needs_reconcile(self, status: OrderStatus, symbol: str) -> bool:
         """After a cancel the gap is open again; after a fill only if targets moved meanwhile."""
