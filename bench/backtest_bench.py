@@ -66,22 +66,32 @@ def engine_run(data_root: Path, name: str, params: dict[str, Any], repeats: int 
     return best(repeats, lambda: run_backtest(cfg, data_root))
 
 
-def bare_loop(prices: Iterable[float], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
-    """The EMA cross and its fills as a plain loop: (orders, PnL in quote currency).
+def bare_loop(ticks: Iterable[tuple[int, float, int]], fast: int = 20, slow: int = 100,
+              size: float = 1.0) -> tuple[int, float]:
+    """The EMA cross and its fills as a plain loop over (ts_event, price, taker side): (orders, PnL).
 
-    `prices` is walked once; `loop_run` hands it the price of every tick of the tick set as it
-    walks all five tick fields (what the engine hands its strategies), `python_loop_prices_only`
-    a bare list of prices.
+    The fill rules of README "How fills work" for market orders on a tape without quotes: an
+    order decided on a print fills whole at the next print that does not continue the deciding
+    print's aggressor group (same ts_event and side, side != 0), at that print's price, paying the
+    taker fee. While an order is on its way a new target sends nothing (the venue refuses to cancel
+    it); once it fills, whatever is left of the gap is ordered on that print.
     """
     fa, sa = 2.0 / (fast + 1), 2.0 / (slow + 1)
     f = s = p = 0.0
     seen, pos, target, pending, cash, fees, orders = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0
-    for p in prices:
-        if pending:
+    group: tuple[int, int] | None = None  # the aggressor group the pending order may not fill in
+    for t, p, sd in ticks:
+        if group is not None and not (sd and (t, sd) == group):
+            group = None
+        if pending and group is None:
             cash -= pending * p
             fees += abs(pending) * p * TAKER_FEE
             pos += pending
             pending = 0.0
+            if target != pos:  # the target moved while the order was on its way
+                pending = target - pos
+                orders += 1
+                group = (t, sd)
         seen += 1
         if seen == 1:
             f = s = p
@@ -92,10 +102,36 @@ def bare_loop(prices: Iterable[float], fast: int = 20, slow: int = 100, size: fl
             continue
         want = size if f > s else -size if f < s else target
         if want != target:
-            pending = want - pos
             target = want
-            orders += 1
+            if not pending:
+                pending = want - pos
+                orders += 1
+                group = (t, sd)
     return orders, cash + pos * p - fees
+
+
+def _prices_only(prices: Iterable[float], fast: int = 20, slow: int = 100, size: float = 1.0) -> tuple[int, float]:
+    """For scale only (python_loop_prices_only): the same EMA cross over a bare list of prices, each
+    order filled at the next price, with no aggressor groups."""
+    fa, sa = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    f = s = p = 0.0
+    pos, target, pending, cash, orders = 0.0, 0.0, 0.0, 0.0, 0
+    for seen, p in enumerate(prices, start=1):
+        if pending:
+            cash -= pending * p + abs(pending) * p * TAKER_FEE
+            pos += pending
+            pending = 0.0
+        if seen == 1:
+            f = s = p
+        else:
+            f += fa * (p - f)
+            s += sa * (p - s)
+        if seen >= slow:
+            want = size if f > s else -size if f < s else target
+            if want != target:
+                pending, target = want - pos, want
+                orders += 1
+    return orders, cash + pos * p
 
 
 TICK_COLUMNS = ["ts_event", "ts_recv", "price", "size", "side"]
@@ -111,7 +147,7 @@ def loop_run(data_root: Path, repeats: int = 3) -> tuple[float, tuple[int, float
     """
     table = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=TICK_COLUMNS)
     arrays = [table.column(c).to_numpy() for c in TICK_COLUMNS]
-    return best(repeats, lambda: bare_loop(map(itemgetter(2), zip(*(a.tolist() for a in arrays), strict=True))))
+    return best(repeats, lambda: bare_loop(map(itemgetter(0, 2, 4), zip(*(a.tolist() for a in arrays), strict=True))))
 
 
 def run(data_root: Path) -> list[tuple[str, float, str]]:
@@ -126,7 +162,7 @@ def run(data_root: Path) -> list[tuple[str, float, str]]:
     if orders != loop_orders or not math.isclose(pnl, loop_pnl, rel_tol=1e-9, abs_tol=1e-6):
         raise SystemExit("bench: the engine and the bare loop disagree (orders or PnL): the figures are void")
     prices = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["price"]).column("price").to_numpy()
-    t_prices, _ = best(3, lambda: bare_loop(prices.tolist()))
+    t_prices, _ = best(3, lambda: _prices_only(prices.tolist()))
     t_bar, _ = engine_run(data_root, "ema_cross_bars", {**EMA_CROSS, "bar_interval": "1m"})
     return [
         ("backtest_tick_strategy", n / t_engine, "ticks/s"),

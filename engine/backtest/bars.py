@@ -1,11 +1,10 @@
 """Replaying symbols the lake holds only as bars (candles, no trades).
 
-Each lake bar is released at open + interval, like bars built from trades. Orders still need a
-tape to fill on: each bar becomes four pseudo trades inside its own interval, open at the open
-time, then low and high (in the order a bar of that direction most plausibly took: O-L-H-C when
-it closed up, O-H-L-C when down), close just before the interval ends. A market order decided at
-a bar's release thus fills at the next bar's open; a limit order fills when the bar's range
-reaches it. Each pseudo trade carries a quarter of the bar's volume.
+Each lake bar is released to the strategies at open + interval, like bars built from trades. The
+venue sees each bar twice (README "How fills work", bar-only symbols): its open, at the open time,
+where marketable orders that arrived by then fill; and its range, just before its close, where
+resting orders fill at their limit when the range passes them, sharing the bar's volume. There
+is no path inside a bar: nothing fills between its open and its close.
 """
 
 from __future__ import annotations
@@ -13,21 +12,20 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from engine.backtest.replay import Bars, Tape
+from engine.backtest.replay import OPEN, RANGE, BarRows, Bars, Tape
 
 
 def bar_tape(symbol: str, bars: pa.Table, interval_ns: int) -> Tape:
-    """Four pseudo trades per bar (O, L/H, H/L, C), in time order."""
+    """The venue tape of a bar-only symbol: an OPEN row and a RANGE row per bar, in time order."""
     t = bars.column("ts_event").to_numpy().astype(np.int64)
     o, h, lo, c = (bars.column(n).to_numpy().astype(np.float64) for n in ("open", "high", "low", "close"))
-    v = bars.column("volume").to_numpy().astype(np.float64)
-    up = c >= o
-    second, third = np.where(up, lo, h), np.where(up, h, lo)
-    ts = np.stack([t, t + interval_ns // 4, t + interval_ns // 2, t + interval_ns - 1], axis=1).ravel()
-    price = np.stack([o, second, third, c], axis=1).ravel()
-    size = np.repeat(np.maximum(v, 0.0) / 4, 4)
-    side = np.zeros(len(ts), np.int8)
-    return Tape(symbol, ts, ts.copy(), price, size, side, None)
+    v = np.maximum(bars.column("volume").to_numpy().astype(np.float64), 0.0)
+    ts = np.stack([t, t + interval_ns - 1], axis=1).ravel()
+    price = np.stack([o, c], axis=1).ravel()
+    size = np.stack([np.zeros_like(v), v], axis=1).ravel()
+    phase = np.tile(np.array([OPEN, RANGE], np.int8), len(t))
+    rows = BarRows(phase, np.repeat(t, 2), np.repeat(lo, 2), np.repeat(h, 2))
+    return Tape(symbol, ts, ts.copy(), price, size, np.zeros(len(ts), np.int8), None, bar=rows)
 
 
 def lake_bars(symbol: str, interval: str, bars: pa.Table, interval_ns: int, end: int) -> Bars:

@@ -38,6 +38,7 @@ class QuoteArrays:
     ask: np.ndarray
     bid_size: np.ndarray
     ask_size: np.ndarray
+    rank: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # set by the replay
 
 
 @dataclass

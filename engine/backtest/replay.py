@@ -13,9 +13,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from engine.venues.sim import SimOrder
+from engine.venues.matching import RESTING, TAKING, SimOrder
 
 BAR, FUNDING, TRADE, QUOTE = 0, 1, 2, 3  # stream priority at equal times
+OPEN, RANGE = 1, 2  # the rows of a bar-only symbol's venue tape: a bar's open, its range at its close
+
+
+@dataclass
+class BarRows:
+    """What the venue tape of a bar-only symbol adds to a tape: each row is a bar's open (price =
+    open) or its range, known at its close (price = close)."""
+
+    phase: np.ndarray  # OPEN or RANGE
+    open_ts: np.ndarray  # the bar's open time
+    low: np.ndarray
+    high: np.ndarray
 
 
 @dataclass
@@ -30,6 +42,15 @@ class Tape:
     side: np.ndarray
     trade_id: pa.Array | None
     rank: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    bar: BarRows | None = None  # set for the venue tape of a bar-only symbol
+    _groups: np.ndarray | None = None
+
+    def group_end(self, j: int) -> int:
+        """The last row of the aggressor group of row j (prints with one ts_event and one taker side,
+        consecutive in receive order; side 0 never groups)."""
+        if self._groups is None:
+            self._groups = group_ends(self.ts_event, self.side)
+        return int(self._groups[j])
 
     def __len__(self) -> int:
         return len(self.key)
@@ -194,21 +215,44 @@ def first_touch(price: np.ndarray, start: int, limit: float, side: int, tol: flo
     return stop
 
 
-def candidate(order: SimOrder, tape: Tape, start: int, tick: float) -> int:
-    """The first tape index at which the venue's matching rule could act on `order` (len if none).
+def group_ends(ts_event: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """For each row, the index of the last row of its aggressor group."""
+    n = len(ts_event)
+    if n == 0:
+        return np.empty(0, np.int64)
+    same = np.r_[(ts_event[1:] == ts_event[:-1]) & (side[1:] == side[:-1]) & (side[1:] != 0), False]
+    # a group ends where the next row does not continue it
+    ends = np.flatnonzero(~same)
+    return ends[np.searchsorted(ends, np.arange(n), "left")]
 
-    A conservative filter in front of SimVenue.on_trade: every trade it skips provably leaves the
-    order untouched (before its arrival, or not reaching its limit, with no cancel/amend due).
+
+def candidate(order: SimOrder, tape: Tape, start: int, tick: float, min_rank: int) -> int:
+    """The first tape index at which the venue's rules could act on `order` (len if none).
+
+    A conservative filter in front of SimVenue.on_trade (and the bar calls): every row it skips
+    provably leaves the order untouched — before the order arrived, before the first replay index it
+    may trade on (`min_rank`, local), or a print that cannot reach a resting order's limit. Arrivals,
+    cancels and amends are scheduled apart, by the venue's next action.
     """
-    key = tape.key
-    n = len(key)
-    j0 = max(start, int(np.searchsorted(key, order.arrive, "left")))
-    best = n
-    pending = order.pending
-    if pending:
-        due = min(at for at, _cmd in pending)
-        best = max(start, int(np.searchsorted(key, due, "left")))
-    if not order.limit:
-        return min(best, j0)
-    touch = first_touch(tape.price, j0, order.price, order.side, tick * 1e-6, best)
-    return min(best, touch)
+    n = len(tape)
+    if order.state not in (TAKING, RESTING) or start >= n:
+        return n
+    j0 = start
+    if tape.key[j0] < order.arrive:
+        j0 = int(np.searchsorted(tape.key, order.arrive, "left"))
+    if j0 < n and tape.rank[j0] < min_rank:
+        j0 = int(np.searchsorted(tape.rank, min_rank, "left"))
+    if j0 >= n:
+        return n
+    tol = tick * 1e-6
+    if tape.bar is None:
+        if order.state == TAKING:
+            return j0  # every print fills it or passes its limit
+        return first_touch(tape.price, j0, order.price, order.side, tol, n)
+    bar = tape.bar
+    if order.state == TAKING:
+        hits = np.flatnonzero(bar.phase[j0:] == OPEN)
+    else:
+        reach = bar.low[j0:] <= order.price + tol if order.side > 0 else bar.high[j0:] >= order.price - tol
+        hits = np.flatnonzero((bar.phase[j0:] == RANGE) & (bar.open_ts[j0:] >= order.arrive) & reach)
+    return j0 + int(hits[0]) if hits.size else n

@@ -13,14 +13,15 @@ import gc
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from engine.backtest.config import BacktestConfig
-from engine.backtest.data import Batch, DataSource, max_key, pull_forward
+from engine.backtest.data import Batch, DataSource, QuoteArrays, max_key, pull_forward
+from engine.backtest.market import LastQuote, ReplayMarket
 from engine.backtest.replay import (
     BAR,
     FUNDING,
@@ -28,10 +29,10 @@ from engine.backtest.replay import (
     TRADE,
     Bars,
     Tape,
-    candidate,
     merge_ranks,
     minute_marks,
 )
+from engine.backtest.schedule import INF, VenueSchedule
 from engine.backtest.subscriptions import fan_out, subscribe
 from engine.model.clock import SimClock
 from engine.model.errors import ConfigError
@@ -41,7 +42,6 @@ from engine.model.types import Instrument, make_instrument
 from engine.trading.engine import EngineConfig, TradingEngine
 from engine.venues.sim import SimVenue
 
-INF = 1 << 62
 CHUNK = 500_000  # ticks converted to Python objects at a time (bounds memory on big days)
 RECV_SKEW = 1_000_000_000  # receive clocks may run this far behind exchange time (ts_recv < ts_event)
 
@@ -56,7 +56,7 @@ class _Prices:
         return self.bt.last_price(symbol)
 
 
-class Backtest:
+class Backtest(VenueSchedule):
     """One backtest run; `run()` returns the raw records, `engine.backtest.run` wraps it."""
 
     def __init__(self, cfg: BacktestConfig, source: DataSource) -> None:
@@ -76,7 +76,7 @@ class Backtest:
             self.instruments, self.clock, prices,
         )
         self.venue = SimVenue(self.instruments, cfg.sim, self.engine.bus.publish, self.clock, prices,
-                              on_change=self._changed)
+                              on_change=self._changed, market=ReplayMarket(self))
         self.fault_fill = "fill_on_decision" in cfg.faults
         if self.fault_fill:
             self.venue.min_gap = 0
@@ -85,10 +85,16 @@ class Backtest:
         self._check_data()
         n = len(self.symbols)
         self.tapes: list[Tape | None] = [None] * n
+        self.quotes: list[QuoteArrays] = []
+        self.all_keys = np.empty(0, np.int64)  # the replay time of each event of the window, by rank
         self.last = [math.nan] * n
+        self.last_side = [0] * n
+        self.last_quote: list[LastQuote | None] = [None] * n
         self.base = 0
         self.cand = [-1] * n
         self.cand_rank = [INF] * n
+        self.cand_action = [False] * n  # the symbol's next candidate is a venue action, not a print
+        self._busy = -1  # the symbol whose candidate the venue is acting on
         self.nf = INF
         self._nf_listener: Callable[[], None] | None = None
         self.events = 0
@@ -113,61 +119,6 @@ class Backtest:
         for s, symbol in enumerate(self.symbols):
             if symbol in self.source.bar_only and (self.subs.ticks[s] or self.subs.quotes[s]):
                 raise ConfigError(f"{symbol} has only bars in the lake: its strategies cannot use on_tick/on_quote")
-
-    # -- prices and fill candidates ------------------------------------------------------------
-    def last_price(self, symbol: str) -> float:
-        """Last trade price of `symbol` at the current replay event (NaN before any trade)."""
-        seq = self.clock.seq
-        memo = self._price_memo
-        if memo[0] == seq and symbol in memo[1]:
-            return memo[1][symbol]
-        if memo[0] != seq:
-            memo = self._price_memo = (seq, {})
-        s = self.sym_index[symbol]
-        tape = self.tapes[s]
-        price = self.last[s]
-        if tape is not None and len(tape):
-            j = int(np.searchsorted(tape.rank, seq - self.base, "right")) - 1
-            if j >= 0:
-                price = float(tape.price[j])
-        memo[1][symbol] = price
-        return price
-
-    def _changed(self, symbol: str) -> None:
-        self._recompute(self.sym_index[symbol])
-
-    def _recompute(self, s: int, start: int | None = None) -> None:
-        orders = self.venue.working.get(self.symbols[s])
-        tape = self.tapes[s]
-        self.cand_rank[s] = INF
-        if orders and tape is not None and len(tape):
-            if start is None:
-                local = self.clock.seq - self.base
-                start = int(np.searchsorted(tape.rank, local, "left" if self.fault_fill else "right"))
-            tick = self.instruments[self.symbols[s]].tick_size
-            j = min(candidate(o, tape, start, tick) for o in orders)
-            if j < len(tape):
-                self.cand[s] = j
-                self.cand_rank[s] = self.base + int(tape.rank[j])
-        self.nf = min(self.cand_rank)
-        if self._nf_listener is not None:
-            self._nf_listener()
-
-    def _fill_until(self, rank: int) -> None:
-        """Let the venue match every candidate trade ranked at or before `rank`."""
-        while self.nf <= rank:
-            s = self.cand_rank.index(self.nf)
-            j = self.cand[s]
-            tape = self.tapes[s]
-            assert tape is not None
-            self.clock.ts = int(tape.key[j])
-            self.clock.seq = self.nf
-            trade = Trade(tape.symbol, int(tape.ts_event[j]), int(tape.key[j]), float(tape.price[j]),
-                          float(tape.size[j]), int(tape.side[j]), tape.trade_id_at(j))
-            self.venue.on_trade(trade, self.nf)
-            if self.engine.unplanned:
-                self.engine.end_event()
-            self._recompute(s, start=j + 1)
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -195,6 +146,7 @@ class Backtest:
         self.engine.stop()
         self.engine.end_event()
         self._fill_until(INF - 1)
+        self.venue.flush(self.clock.ts)  # cancels sent in on_stop take effect; no data is left to trade on
         self.elapsed = time.perf_counter() - t0
 
     def _warmup_start(self) -> int:
@@ -213,7 +165,7 @@ class Backtest:
 
     def _batches(self, windows: list[tuple[int, int, bool]]) -> Iterator[tuple[int, int, bool, Batch]]:
         """Each window's data, with the next window's events received before this one's end pulled in."""
-        quotes = [bool(q) for q in self.subs.quotes]
+        quotes = [True] * len(self.symbols)  # the venue reads the book whether or not a strategy listens
         pending: Batch | None = None
         for k, (lo, hi, trading) in enumerate(windows):
             batch = pending if pending is not None else self.source.load(lo, hi, trading, quotes)
@@ -228,16 +180,25 @@ class Backtest:
 
     def _window(self, lo: int, hi: int, trading: bool, batch: Batch) -> None:
         self.tapes = list(batch.tapes)
+        self.quotes = list(batch.quotes)
         bars = [batch.bars[s] if s in batch.bars else b.feed(batch.tapes[s], hi)
                 for b, (s, _iv) in zip(self.builders, self.subs.bar_keys, strict=True)]
-        streams: list[tuple[int, int, np.ndarray]] = [(BAR, k, b.release) for k, b in enumerate(bars)]
-        streams += [(FUNDING, s, f.ts) for s, f in enumerate(batch.funding)]
-        streams += [(TRADE, s, t.key) for s, t in enumerate(batch.tapes)]
-        streams += [(QUOTE, s, q.key) for s, q in enumerate(batch.quotes)]
+        # Equal receive times: by kind, then symbol (by name, not by the order of --symbol), then lake order.
+        by_name = sorted(range(len(self.symbols)), key=lambda i: self.symbols[i])
+        bar_order = sorted(range(len(bars)), key=lambda k: (self.symbols[self.subs.bar_keys[k][0]],
+                                                            self.subs.bar_keys[k][1]))
+        streams: list[tuple[int, int, np.ndarray]] = [(BAR, k, bars[k].release) for k in bar_order]
+        streams += [(FUNDING, s, batch.funding[s].ts) for s in by_name]
+        streams += [(TRADE, s, batch.tapes[s].key) for s in by_name]
+        streams += [(QUOTE, s, batch.quotes[s].key) for s in by_name]
         ranks = merge_ranks([k for _, _, k in streams])
-        for (kind, s, _k), r in zip(streams, ranks, strict=True):
+        self.all_keys = np.empty(sum(len(k) for _, _, k in streams), np.int64)
+        for (kind, s, k), r in zip(streams, ranks, strict=True):
+            self.all_keys[r] = k
             if kind == TRADE:
                 batch.tapes[s].rank = r
+            elif kind == QUOTE:
+                batch.quotes[s].rank = r
         for s in range(len(self.symbols)):
             self._recompute(s, start=0)
         wanted = [self._dispatched(kind, s) and len(k) > 0 for kind, s, k in streams]
@@ -252,10 +213,16 @@ class Backtest:
                 self.marks.append((ts, tape.symbol, price))
         for s, tape in enumerate(batch.tapes):
             if len(tape):
-                self.last[s] = float(tape.price[-1])
+                self.last[s], self.last_side[s] = float(tape.price[-1]), int(tape.side[-1])
+        for s, q in enumerate(batch.quotes):
+            if len(q.key):
+                self.last_quote[s] = LastQuote(int(q.key[-1]), float(q.bid[-1]), float(q.ask[-1]),
+                                               float(q.bid_size[-1]), float(q.ask_size[-1]))
         # The window is over: an order decided after it (a final bar, a cancel in on_stop) must not
         # be matched against its trades, which are all in the past.
         self.tapes = [None] * len(self.symbols)
+        self.quotes = []
+        self.all_keys = np.empty(0, np.int64)
         size = sum(len(k) for _, _, k in streams)
         self.base += size
         self.events += size
@@ -280,11 +247,17 @@ class Backtest:
             # young-generation collection would walk them. Freezing moves them out of its way.
             gc.freeze()
             try:
-                self._dense_loop(tape.symbol, range(self.base + a, self.base + b), cols, fan_out(cbs))
+                ranks = tape.rank[a:b]
+                if int(ranks[-1]) - int(ranks[0]) == b - a - 1:  # nothing else in between: a range
+                    seqs: Sequence[int] = range(self.base + int(ranks[0]), self.base + int(ranks[-1]) + 1)
+                else:  # quotes the venue reads are ranked in between
+                    seqs = (ranks + self.base).tolist()
+                self._dense_loop(tape.symbol, seqs, cols, fan_out(cbs))
             finally:
                 gc.unfreeze()
 
-    def _dense_loop(self, sym: str, seqs: range, cols: tuple[list[Any], ...], cb: Callable[[Trade], None]) -> None:
+    def _dense_loop(self, sym: str, seqs: Sequence[int], cols: tuple[list[Any], ...],
+                    cb: Callable[[Trade], None]) -> None:
         # Written for CPython speed: locals only. `nf` (the rank of the next trade a working
         # order could fill on) is a local kept current by the candidate hook through a closure.
         nf = self.nf

@@ -217,6 +217,9 @@ class Strategy:
         if direction == 0:
             self.ctx.set_target(0.0)
             return
+        if self.size_unit == "base":  # no price needed (the benchmark's hot path)
+            self.ctx.set_target(direction * self.size)
+            return
         px = self.ctx.last_price() if price is None else price
         self.ctx.set_target(direction * base_size(self.size, self.size_unit, px, self.ctx.capital))
 

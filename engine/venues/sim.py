@@ -1,19 +1,14 @@
-"""The simulated exchange: order rounding, matching against the trade tape, fees, funding.
+"""The simulated exchange: order rounding, arrival, matching against the tape and the book, fees, funding.
 
-The same SimVenue serves backtests (the replay hands it the trades on which an order may fill)
-and paper trading (the live feed hands it every trade). Matching is one scalar rule, `on_trade`:
+The same SimVenue serves backtests (the replay hands it the events on which something may happen)
+and paper trading (a live feed hands it every event). README "How fills work" states its rules;
+`engine.venues.matching` holds them as pure functions. In short: an order arrives at its decision
+time + latency; if it is marketable then it executes (at the quote when the book is usable, else on
+the next trades) and can no longer be cancelled; otherwise it rests and fills, as maker at its own
+price, only from volume that trades at or through it after it arrived, beyond the queue ahead.
 
-- An order decided at event i at time t is eligible from the first trade j > i whose time is at
-  least t + latency (time = ts_recv, which the replay fills with ts_event where it is missing).
-- Market orders (fill model `touch`, the default) fill in full at the first eligible trade's
-  price; with `walk` each eligible trade fills up to its own size, shared by the orders in
-  arrival order.
-- Resting limit orders fill at their price, as maker, when a trade goes through the price; trades
-  exactly at the price first use up `queue_ahead` (base currency) and only the excess fills.
-  A limit order marketable when decided (a buy at or above the last trade) is a taker: it fills
-  at the trade's price on the first eligible trade at or better than its limit; post-only such
-  orders are rejected.
-- Cancels and amends take effect at their own time + latency.
+The venue sees the market through a `MarketView` (the book and the last trade at an instant, and
+the first replay index an order may trade on) that its driver implements.
 """
 
 from __future__ import annotations
@@ -33,10 +28,25 @@ from engine.model.events import (
     SubmitOrder,
     Trade,
 )
+from engine.model.time import NS_PER_S
 from engine.model.types import Instrument, Liquidity, Side
 from engine.trading.ports import Clock, PriceSource, UpdateSink
+from engine.venues.matching import (
+    DONE,
+    PENDING,
+    RESTING,
+    TAKING,
+    LastTradeView,
+    MarketView,
+    SimOrder,
+    beyond,
+    marketable,
+    share_bar,
+    share_print,
+)
 
 FILL_MODELS = ("touch", "walk")
+_EPS = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,7 @@ class SimConfig:
     queue_ahead: float = 0.0
     maker_fee: float | None = None
     taker_fee: float | None = None
+    quote_staleness_ns: int = NS_PER_S  # an older quote is no book at all
 
     def __post_init__(self) -> None:
         if self.fill_model not in FILL_MODELS:
@@ -56,40 +67,16 @@ class SimConfig:
             raise ConfigError(f"latency_ns {self.latency_ns} must be >= 0")
         if not self.queue_ahead >= 0:
             raise ConfigError(f"queue_ahead {self.queue_ahead} must be >= 0")
+        if not self.quote_staleness_ns > 0:
+            raise ConfigError(f"quote_staleness_ns {self.quote_staleness_ns} must be > 0")
         for name in ("maker_fee", "taker_fee"):
             fee = getattr(self, name)
             if fee is not None and not -0.01 <= fee <= 0.1:
                 raise ConfigError(f"{name} {fee} is outside -0.01..0.1 (a fraction of notional)")
 
 
-class SimOrder:
-    """A working order inside the simulated venue (mutable, venue-private)."""
-
-    __slots__ = (
-        "acked", "arrive", "client_id", "decide_seq", "filled", "limit", "nfills", "notional",
-        "pending", "post_only", "price", "queue_left", "remaining", "side", "size", "symbol",
-        "taker", "venue_id",
-    )
-
-    def __init__(self, cmd: SubmitOrder, size: float, price: float, arrive: int, seq: int) -> None:
-        self.client_id = cmd.client_id
-        self.symbol = cmd.symbol
-        self.side = int(cmd.side)
-        self.size = size
-        self.remaining = size
-        self.price = price
-        self.limit = cmd.order_type is OrderType.LIMIT
-        self.post_only = cmd.post_only
-        self.taker = not self.limit
-        self.arrive = arrive
-        self.decide_seq = seq
-        self.queue_left = 0.0
-        self.acked = False
-        self.filled = 0.0
-        self.notional = 0.0
-        self.nfills = 0
-        self.pending: list[tuple[int, AmendOrder | CancelOrder]] = []
-        self.venue_id = ""
+# (due time, order of decision, the order, the command (None: its arrival), the deciding replay index)
+Action = tuple[int, int, SimOrder, AmendOrder | CancelOrder | None, int]
 
 
 class SimVenue:
@@ -105,6 +92,7 @@ class SimVenue:
         clock: Clock,
         prices: PriceSource,
         on_change: Callable[[str], None] | None = None,
+        market: MarketView | None = None,
     ) -> None:
         self.instruments = dict(instruments)
         self.config = config
@@ -112,20 +100,23 @@ class SimVenue:
         self.clock = clock
         self.prices = prices
         self.on_change = on_change or (lambda _symbol: None)
+        # An order may trade on events at least this many replay steps after its decision. Only
+        # the lookahead tests set 0, to prove they catch a fill on the deciding event.
+        self.min_gap = 1
+        self.market: MarketView = market or LastTradeView(prices, lambda: self.min_gap)
         self.working: dict[str, list[SimOrder]] = {}
+        self.actions: dict[str, list[Action]] = {}
         self.received: list[SubmitOrder] = []  # every order command that reached the venue
         self.positions: dict[str, float] = {}
         self.cash: dict[str, float] = {}  # per symbol, quote currency, net of fees and funding
         self.fees = 0.0
         self._seen: set[str] = set()
         self._walk = config.fill_model == "walk"
-        # An order may fill on events at least this many replay steps after its decision. Only
-        # the lookahead tests set 0, to prove they catch a fill on the deciding event.
-        self.min_gap = 1
+        self._counter = 0  # orders commands and arrivals are numbered in the order they happen
 
     # -- commands -----------------------------------------------------------------------
     def submit(self, cmd: SubmitOrder) -> None:
-        """Accept an order, or reject it with the reason (rounding, minimum size, duplicate id)."""
+        """Accept an order (it arrives at cmd.ts + latency), or reject it with the reason."""
         self.received.append(cmd)
         inst = self.instruments.get(cmd.symbol)
         if cmd.client_id in self._seen:
@@ -136,29 +127,21 @@ class SimVenue:
         if reason:
             self._emit(cmd.client_id, cmd.symbol, OrderStatus.REJECTED, reason=reason)
             return
-        order = SimOrder(cmd, size, price, cmd.ts + self.config.latency_ns, self.clock.seq)
+        seq = self.clock.seq
+        order = SimOrder(cmd.client_id, cmd.symbol, int(cmd.side), size, price, cmd.order_type is OrderType.LIMIT,
+                         cmd.post_only, cmd.ts + self.config.latency_ns, seq,
+                         self.market.earliest(cmd.symbol, seq))
         order.venue_id = f"sim{len(self._seen)}"
-        if order.limit:
-            last = self.prices.last_price(cmd.symbol)
-            order.taker = not math.isnan(last) and (price - last) * order.side >= 0
-            if order.taker and cmd.post_only:
-                self._emit(cmd.client_id, cmd.symbol, OrderStatus.REJECTED,
-                           reason=f"post-only {cmd.side.name.lower()} at {price:g} would take liquidity "
-                                  f"(last trade {last:g})")
-                return
-            order.queue_left = 0.0 if order.taker else self.config.queue_ahead
         self.working.setdefault(cmd.symbol, []).append(order)
-        if order.limit and self.config.latency_ns == 0:
-            self._ack(order)
-        self.on_change(cmd.symbol)
+        self._schedule(order, order.arrive, None)
 
     def cancel(self, cmd: CancelOrder) -> None:
-        """Cancel at cmd.ts + latency (at once without latency); unknown or done orders are ignored."""
-        self._queue(cmd)
+        """Cancel at cmd.ts + latency; unknown or finished orders are ignored."""
+        self._command(cmd)
 
     def amend(self, cmd: AmendOrder) -> None:
-        """Change price and/or size at cmd.ts + latency; the order loses its queue place."""
-        self._queue(cmd)
+        """Change price and/or size at cmd.ts + latency (a new price is a new arrival)."""
+        self._command(cmd)
 
     def apply_funding(self, symbol: str, rate: float, mark: float) -> float:
         """Pay or receive funding on the account position; return the payment (negative = paid)."""
@@ -166,51 +149,186 @@ class SimVenue:
         self.cash[symbol] = self.cash.get(symbol, 0.0) + payment
         return payment
 
-    # -- matching -----------------------------------------------------------------------
+    # -- time -------------------------------------------------------------------------------
+    def next_action(self, symbol: str) -> tuple[int, int] | None:
+        """(due time, deciding replay index) of the symbol's next arrival, cancel or amend."""
+        queue = self.actions.get(symbol)
+        if not queue:
+            return None
+        due, _n, _order, _cmd, decided = min(queue, key=lambda a: (a[0], a[1]))
+        return due, decided
+
+    def advance(self, symbol: str, now: int) -> None:
+        """Carry out the symbol's arrivals, cancels and amends due at or before `now`, in order."""
+        queue = self.actions.get(symbol)
+        if not queue:
+            return
+        while queue:
+            action = min(queue, key=lambda a: (a[0], a[1]))
+            if action[0] > now:
+                break
+            queue.remove(action)
+            due, _n, order, cmd, decided = action
+            if cmd is None:
+                self._arrive(order, due, order.decide_seq)
+            elif isinstance(cmd, CancelOrder):
+                self._apply_cancel(order, due)
+            else:
+                self._apply_amend(order, cmd, due, decided)
+        self.on_change(symbol)
+
+    def flush(self, now: int) -> None:
+        """End of the data: carry out the cancels due by `now` (those sent in on_stop). An order still
+        on its way never arrives: no event comes after it to arrive at."""
+        for queue in self.actions.values():
+            for action in sorted(a for a in queue if isinstance(a[3], CancelOrder) and a[0] <= now):
+                queue.remove(action)
+                self._apply_cancel(action[2], action[0])
+
+    # -- market events ----------------------------------------------------------------------
     def on_trade(self, trade: Trade, seq: int) -> None:
-        """Match the working orders of trade.symbol against one trade of the tape."""
-        orders = self.working.get(trade.symbol)
+        """A print of the tape: takers fill at its price, resting orders share its size."""
+        symbol = trade.symbol
+        self.advance(symbol, trade.ts_recv)
+        orders = self.working.get(symbol)
         if not orders:
             return
-        key = trade.ts_recv
+        tol = self.instruments[symbol].tick_size * 1e-6
+        eligible = [o for o in orders if o.state != PENDING and seq >= o.min_seq and trade.ts_recv >= o.arrive]
         avail = trade.size
-        for order in list(orders):
-            if seq - order.decide_seq < self.min_gap or key < order.arrive:
+        for order in [o for o in eligible if o.state == TAKING]:
+            if order.remaining <= 0 or order.state != TAKING:
                 continue
-            if order.pending and not self._apply_pending(order, key):
+            if beyond(order, trade.price, tol):  # its limit is passed: the rest rests, as maker
+                self._rest(order)
                 continue
-            if not order.acked and order.limit:
-                self._ack(order)
-            qty, liquidity = self._match(order, trade.price, avail)
+            qty = min(order.remaining, avail) if self._walk else order.remaining
             if qty > 0:
-                if self._walk:
-                    avail -= qty
-                price = trade.price if liquidity is Liquidity.TAKER else order.price
-                self._fill(order, qty, price, liquidity, trade.trade_id, key)
+                avail -= qty
+                self._fill(order, qty, trade.price, Liquidity.TAKER, trade.trade_id, trade.ts_recv)
+        resting = [o for o in eligible if o.state == RESTING and o.remaining > 0]
+        for order, qty in share_print(resting, trade.price, trade.size, tol):
+            if order.state == RESTING and order.remaining > 0:  # a callback may have cancelled it
+                self._fill(order, min(qty, order.remaining), order.price, Liquidity.MAKER, trade.trade_id,
+                           trade.ts_recv)
 
-    def _match(self, order: SimOrder, price: float, avail: float) -> tuple[float, Liquidity]:
-        """How much of `order` a trade at `price` with `avail` size left fills, and as what."""
-        through = (order.price - price) * order.side  # > 0: the trade is better than the limit
-        if order.taker:
-            if order.limit and through < 0:
-                return 0.0, Liquidity.TAKER
-            return (min(order.remaining, avail) if self._walk else order.remaining), Liquidity.TAKER
-        tick = self.instruments[order.symbol].tick_size
-        if through > tick * 1e-6:
-            return (min(order.remaining, avail) if self._walk else order.remaining), Liquidity.MAKER
-        if through < -tick * 1e-6:
-            return 0.0, Liquidity.MAKER
-        if order.queue_left >= avail:
-            order.queue_left -= avail
-            return 0.0, Liquidity.MAKER
-        excess = avail - order.queue_left
-        order.queue_left = 0.0
-        return (min(order.remaining, excess) if self._walk else order.remaining), Liquidity.MAKER
+    def on_bar_open(self, symbol: str, open_ts: int, price: float, seq: int) -> None:
+        """A bar's open (bar-only symbols): marketable orders that arrived by then fill there, whole."""
+        self.advance(symbol, open_ts)
+        tol = self.instruments[symbol].tick_size * 1e-6
+        for order in list(self.working.get(symbol, ())):
+            if order.state != TAKING or seq < order.min_seq or open_ts < order.arrive:
+                continue
+            if beyond(order, price, tol):
+                self._rest(order)
+            else:
+                self._fill(order, order.remaining, price, Liquidity.TAKER, "", open_ts)
 
+    def on_bar_range(self, symbol: str, open_ts: int, low: float, high: float, volume: float, ts: int,
+                     seq: int) -> None:
+        """A bar's range, known at its close (bar-only symbols): orders resting since its open fill
+        at their limit when the range passes them, sharing the bar's volume."""
+        self.advance(symbol, ts)
+        tol = self.instruments[symbol].tick_size * 1e-6
+        resting = [o for o in self.working.get(symbol, ())
+                   if o.state == RESTING and o.arrive <= open_ts and seq >= o.min_seq and o.remaining > 0]
+        for order, qty in share_bar(resting, low, high, max(volume, 0.0), tol):
+            if order.state == RESTING and order.remaining > 0:
+                self._fill(order, min(qty, order.remaining), order.price, Liquidity.MAKER, "", ts)
+
+    # -- arrival ------------------------------------------------------------------------------
+    def _arrive(self, order: SimOrder, at: int, decided: int, first: bool = True) -> None:
+        """The order reaches the book (again, after a re-pricing amend when not `first`): it takes
+        (at the quote, or on the next trades) or rests."""
+        self._counter += 1
+        order.arrival_no = self._counter
+        symbol = order.symbol
+        book = self.market.book(symbol, at, decided)
+        last, last_side = self.market.last_trade(symbol, at, decided)
+        if not marketable(order.side, order.price, book, last, last_side):
+            order.state = RESTING
+            order.queue_left = self.config.queue_ahead
+            if first:
+                self._ack(order, at)
+            return
+        if order.post_only:
+            if book is not None:
+                where = f"the ask {book.ask:g}" if order.side > 0 else f"the bid {book.bid:g}"
+            else:
+                where = f"the last trade {last:g}"
+            self._finish(order)
+            self._emit(order.client_id, symbol, OrderStatus.REJECTED, order, ts=at,
+                       reason=f"post-only {Side(order.side).name.lower()} at {order.price:g} would take "
+                              f"liquidity ({where})")
+            return
+        order.state = TAKING
+        if order.limit and first:
+            self._ack(order, at)
+        if book is not None:
+            quote, quoted = (book.ask, book.ask_size) if order.side > 0 else (book.bid, book.bid_size)
+            qty = min(order.remaining, quoted) if self._walk else order.remaining
+            if qty > 0:
+                self._fill(order, qty, quote, Liquidity.TAKER, "", at)
+
+    def _rest(self, order: SimOrder) -> None:
+        """A marketable limit's remainder after a print beyond its limit: it rests, behind the queue."""
+        order.state = RESTING
+        order.queue_left = self.config.queue_ahead
+
+    # -- cancels and amends -----------------------------------------------------------------
+    def _command(self, cmd: AmendOrder | CancelOrder) -> None:
+        order = self._find(cmd.client_id, cmd.symbol)
+        if order is None:
+            return
+        self._schedule(order, cmd.ts + self.config.latency_ns, cmd)
+
+    def _apply_cancel(self, order: SimOrder, at: int) -> None:
+        if order.state == DONE:
+            return
+        if order.state == TAKING:  # executing since its arrival: too late
+            status = OrderStatus.PARTIALLY_FILLED if order.filled > 0 else OrderStatus.LIVE
+            self._emit(order.client_id, order.symbol, status, order, ts=at,
+                       reason="cancel refused: the order was marketable on arrival and is executing")
+            return
+        self._finish(order)
+        self._emit(order.client_id, order.symbol, OrderStatus.CANCELED, order, ts=at)
+
+    def _apply_amend(self, order: SimOrder, cmd: AmendOrder, at: int, decided: int) -> None:
+        if order.state == DONE:
+            return
+        inst = self.instruments[order.symbol]
+        status = OrderStatus.PARTIALLY_FILLED if order.filled > 0 else OrderStatus.LIVE
+        new_size = order.size if math.isnan(cmd.size) else abs(inst.round_size(cmd.size))
+        new_price = order.price if math.isnan(cmd.price) else inst.round_price(cmd.price)
+        refused = ""
+        if not order.limit or order.state == TAKING:
+            refused = "the order is executing"
+        elif new_size <= order.filled + _EPS or new_size <= 0:
+            refused = f"size {new_size:g} is not above the filled {order.filled:g}"
+        elif not new_price > 0:
+            refused = f"price {new_price:g} is not positive"
+        elif new_price != order.price and order.post_only:
+            book = self.market.book(order.symbol, at, decided)
+            last, side = self.market.last_trade(order.symbol, at, decided)
+            if marketable(order.side, new_price, book, last, side):
+                refused = f"post-only at {new_price:g} would take liquidity"
+        if refused:
+            self._emit(order.client_id, order.symbol, status, order, ts=at, reason=f"amend rejected: {refused}")
+            return
+        repriced = new_price != order.price
+        if repriced or new_size > order.size:
+            order.queue_left = self.config.queue_ahead  # the back of the queue
+        order.size, order.price = new_size, new_price
+        order.remaining = new_size - order.filled
+        self._emit(order.client_id, order.symbol, status, order, ts=at)
+        if repriced:  # a new arrival: judged again against the book
+            order.arrive = at
+            self._arrive(order, at, decided, first=False)
+
+    # -- fills --------------------------------------------------------------------------------
     def _fill(self, order: SimOrder, qty: float, price: float, liq: Liquidity, trade_id: str, ts: int) -> None:
         inst = self.instruments[order.symbol]
-        rate = self._fee_rate(inst, liq)
-        fee = qty * price * rate
+        fee = qty * price * self._fee_rate(inst, liq)
         order.remaining = 0.0 if order.remaining - qty <= order.size * 1e-12 else order.remaining - qty
         order.filled += qty
         order.notional += qty * price
@@ -223,9 +341,9 @@ class SimVenue:
                     f"{order.client_id}-{order.nfills}")
         done = order.remaining == 0.0
         if done:
-            self.working[sym].remove(order)
-        status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-        self._emit(order.client_id, sym, status, order, fill=fill, ts=ts)
+            self._finish(order)
+        self._emit(order.client_id, sym, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, order,
+                   fill=fill, ts=ts)
 
     def _fee_rate(self, inst: Instrument, liq: Liquidity) -> float:
         if liq is Liquidity.MAKER:
@@ -233,6 +351,21 @@ class SimVenue:
         return inst.taker_fee if self.config.taker_fee is None else self.config.taker_fee
 
     # -- helpers --------------------------------------------------------------------------
+    def _schedule(self, order: SimOrder, due: int, cmd: AmendOrder | CancelOrder | None) -> None:
+        self._counter += 1
+        self.actions.setdefault(order.symbol, []).append((due, self._counter, order, cmd, self.clock.seq))
+        self.on_change(order.symbol)
+
+    def _finish(self, order: SimOrder) -> None:
+        """The order leaves the book (filled, cancelled, rejected): no action of it is carried out."""
+        order.state = DONE
+        orders = self.working.get(order.symbol, [])
+        if order in orders:
+            orders.remove(order)
+        queue = self.actions.get(order.symbol)
+        if queue:
+            queue[:] = [a for a in queue if a[2] is not order]
+
     def _validate(self, cmd: SubmitOrder, inst: Instrument | None) -> tuple[str, float, float]:
         if inst is None:
             return f"unknown symbol {cmd.symbol!r}", 0.0, math.nan
@@ -249,57 +382,14 @@ class SimVenue:
         err = inst.size_error(cmd.size, ref if math.isfinite(ref) else 0.0)
         return (err or ""), size, price
 
-    def _queue(self, cmd: AmendOrder | CancelOrder) -> None:
-        order = self._find(cmd.client_id, cmd.symbol)
-        if order is None:
-            return
-        at = cmd.ts + self.config.latency_ns
-        if at <= self.clock.ts:
-            order.pending.append((at, cmd))
-            self._apply_pending(order, at)
-        else:
-            order.pending.append((at, cmd))
-        self.on_change(cmd.symbol)
-
-    def _apply_pending(self, order: SimOrder, key: int) -> bool:
-        """Apply due cancels/amends; return whether the order is still working."""
-        due = [p for p in order.pending if p[0] <= key]
-        order.pending = [p for p in order.pending if p[0] > key]
-        for at, cmd in due:
-            if isinstance(cmd, CancelOrder):
-                self.working[order.symbol].remove(order)
-                self._emit(order.client_id, order.symbol, OrderStatus.CANCELED, order, ts=at)
-                return False
-            self._apply_amend(order, cmd, at)
-        return True
-
-    def _apply_amend(self, order: SimOrder, cmd: AmendOrder, at: int) -> None:
-        inst = self.instruments[order.symbol]
-        new_size = order.size if math.isnan(cmd.size) else abs(inst.round_size(cmd.size))
-        new_price = order.price if math.isnan(cmd.price) else inst.round_price(cmd.price)
-        status = OrderStatus.PARTIALLY_FILLED if order.filled > 0 else OrderStatus.LIVE
-        if new_size < order.filled or new_size <= 0 or (order.limit and not new_price > 0):
-            self._emit(order.client_id, order.symbol, status, order, ts=at,
-                       reason=f"amend rejected: size {new_size:g} below filled {order.filled:g}")
-            return
-        if new_price != order.price or new_size > order.size:
-            order.queue_left = 0.0 if order.taker else self.config.queue_ahead
-        order.size, order.price = new_size, new_price
-        order.remaining = new_size - order.filled
-        if order.remaining <= order.size * 1e-12:
-            self.working[order.symbol].remove(order)
-            status = OrderStatus.FILLED
-        self._emit(order.client_id, order.symbol, status, order, ts=at)
-
     def _find(self, client_id: str, symbol: str) -> SimOrder | None:
         for order in self.working.get(symbol, ()):
             if order.client_id == client_id:
                 return order
         return None
 
-    def _ack(self, order: SimOrder) -> None:
-        order.acked = True
-        self._emit(order.client_id, order.symbol, OrderStatus.LIVE, order, ts=max(order.arrive, self.clock.ts))
+    def _ack(self, order: SimOrder, at: int) -> None:
+        self._emit(order.client_id, order.symbol, OrderStatus.LIVE, order, ts=at)
 
     def _emit(
         self, client_id: str, symbol: str, status: OrderStatus, order: SimOrder | None = None,

@@ -46,11 +46,15 @@ def test_two_symbols_each_strategy_fills_only_on_its_symbol(two_symbol_root: Pat
     assert {r["symbol"] for r in ledger if r["strategy_id"] == "btc_meanrev"} == {BTC}
     # fills happen at prices of their own symbol (ETH ~2000, BTC ~40000)
     assert max(f["price"] for f in by_symbol[ETH]) < 10_000 < min(f["price"] for f in by_symbol[BTC])
-    # every fill is a real trade of its symbol
+    # every fill is a real trade of its symbol, or a taker fill at one of its quotes (no trade id)
     for symbol, group in by_symbol.items():
         tape = Lake.at(two_symbol_root).read("trades", "synthetic", symbol)
         ids = set(tape.column("trade_id").to_pylist())
-        assert all(f["trade_id"] in ids for f in group)
+        quotes = Lake.at(two_symbol_root).read("quotes", "synthetic", symbol)
+        quoted = set(quotes.column("bid").to_pylist()) | set(quotes.column("ask").to_pylist())
+        assert all(f["trade_id"] in ids if f["trade_id"] else f["liquidity"] == "taker" and f["price"] in quoted
+                   for f in group)
+        assert any(not f["trade_id"] for f in group)  # the book is used
 
 
 def test_two_symbols_marks_and_portfolio_add_up(two_symbol_root: Path) -> None:

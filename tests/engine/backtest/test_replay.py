@@ -32,7 +32,8 @@ from engine.store.bars import bars_from_arrays, bars_from_lake
 from engine.store.ingest import ingest_files
 from engine.store.lake import Lake
 from engine.store.synthetic import SynthConfig, write_synthetic
-from engine.venues.sim import SimConfig, SimOrder, SimVenue
+from engine.venues.matching import DONE, SimOrder
+from engine.venues.sim import SimConfig, SimVenue
 from tests.engine.store.factories import DAY0, seconds, trades
 
 SYM = "ETH/USDT:USDT"
@@ -41,8 +42,11 @@ DAY1 = DAY0 + NS_PER_DAY
 
 def tape_of(ts_event: list[int], price: list[float], size: list[float] | None = None,
             recv: list[int | None] | None = None) -> Tape:
-    """A Tape built the way the replay builds it, from a lake trades table."""
-    return tape_from_table(SYM, trades(ts_event, price=price, size=size, recv=recv))
+    """A Tape built the way the replay builds it, from a lake trades table; alone in its window, its
+    ranks are its indices."""
+    tape = tape_from_table(SYM, trades(ts_event, price=price, size=size, recv=recv))
+    tape.rank = np.arange(len(tape), dtype=np.int64)
+    return tape
 
 
 def bar_rows(bars: Bars) -> list[tuple[int, float, float, float, float, float]]:
@@ -375,10 +379,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     )
 
 
-def order_state(order: SimOrder, venue: SimVenue) -> tuple[object, ...]:
-    """Everything on_trade may change, except the acknowledgement."""
-    working = order in venue.working.get(SYM, [])
-    return working, order.remaining, order.price, order.size, order.queue_left, len(order.pending)
+def order_state(order: SimOrder) -> tuple[object, ...]:
+    """Everything a print may change."""
+    return order.state, order.remaining, order.price, order.size, order.queue_left
 
 
 def change_order(venue: SimVenue, order: SimOrder, s: Scenario, ts: int) -> None:
@@ -405,23 +408,23 @@ def start_order(s: Scenario, tape: Tape, updates: list[OrderUpdate]) -> tuple[Si
 
 
 def replay_effects(s: Scenario, tape: Tape, venue: SimVenue, order: SimOrder) -> list[int]:
-    """Walk the tape as the replay does; check the candidate filter before every trade the venue acts on."""
-    cand = candidate(order, tape, s.decide + 1, TICK)
+    """Walk the tape as the replay does: the venue's due actions (arrival, cancel, amend) before each
+    print; check the candidate filter before every print the venue acts on."""
     effects = []
     for j in range(s.decide + 1, len(tape)):
-        if order not in venue.working.get(SYM, []):
+        if order.state == DONE:
             break
-        before = order_state(order, venue)
         venue.clock.ts, venue.clock.seq = int(tape.key[j]), j
+        venue.advance(SYM, int(tape.key[j]))
+        cand = candidate(order, tape, j, TICK, order.min_seq)
+        before = order_state(order)
         venue.on_trade(Trade(SYM, int(tape.ts_event[j]), int(tape.key[j]), float(tape.price[j]),
                              float(tape.size[j]), 1, str(j)), j)
-        if order_state(order, venue) != before:
+        if order_state(order) != before:
             assert j >= cand, f"the venue acted on trade {j}, the candidate filter skipped to {cand}"
             effects.append(j)
-            cand = candidate(order, tape, j + 1, TICK)
-        if s.change_at == j and order in venue.working.get(SYM, []):
+        if s.change_at == j and order.state != DONE:
             change_order(venue, order, s, venue.clock.ts)
-            cand = candidate(order, tape, j + 1, TICK)
     return effects
 
 
@@ -431,14 +434,13 @@ def test_candidate_never_skips_a_trade_the_venue_acts_on(s: Scenario) -> None:
     tape = tape_of(s.keys, s.prices, s.sizes, recv=list(s.keys))
     updates: list[OrderUpdate] = []
     venue, order = start_order(s, tape, updates)
-    first = candidate(order, tape, s.decide + 1, TICK)
     effects = replay_effects(s, tape, venue, order)
     if s.limit is None and s.change_at is None:
-        # a market order fills on its first eligible trade (later index, time + latency): the candidate
+        # a market order (no book here) fills on the first trade after its decision received at or
+        # after its arrival (time + latency), whatever its price
         eligible = [j for j in range(s.decide + 1, len(tape))
                     if tape.key[j] >= tape.key[s.decide] + s.config.latency_ns]
         assert effects[:1] == eligible[:1]
-        assert first == (eligible[0] if eligible else len(tape))
 
 
 def test_candidate_limit_order_skips_trades_away_from_its_price() -> None:
@@ -446,6 +448,9 @@ def test_candidate_limit_order_skips_trades_away_from_its_price() -> None:
     updates: list[OrderUpdate] = []
     s = Scenario(tape.key.tolist(), tape.price.tolist(), [1.0] * 5, 0, Side.BUY, 99.0, 1.0, SimConfig(), None,
                  "cancel", 0)
-    _venue, order = start_order(s, tape, updates)
-    assert candidate(order, tape, 1, TICK) == 3  # the first trade at or below 99
-    assert candidate(order, tape, 4, TICK) == 4
+    venue, order = start_order(s, tape, updates)
+    assert candidate(order, tape, 1, TICK, order.min_seq) == len(tape)  # not arrived yet: no print acts on it
+    venue.clock.ts, venue.clock.seq = int(tape.key[1]), 1
+    venue.advance(SYM, int(tape.key[1]))  # it arrives and rests (below the last trade, 100)
+    assert candidate(order, tape, 1, TICK, order.min_seq) == 3  # the first trade at or below 99
+    assert candidate(order, tape, 4, TICK, order.min_seq) == 4

@@ -122,6 +122,18 @@ def test_replay_bar_reaches_on_bar_at_close_after_every_earlier_trade(root: Path
     assert delayed > 0
 
 
+def _quoted_at(root: Path, ts: int, column: str) -> list[float]:
+    """The values of a quote column that can be in force at `ts`: the quotes received exactly then
+    and the last one before (which of them counts depends on the rank of the deciding event)."""
+    q = Lake.at(root).read("quotes", VENUE, SYMBOL, ts - 10 * NS_PER_MIN, ts + 1)
+    key = np.where(q.column("ts_recv").is_null().to_numpy(zero_copy_only=False), q.column("ts_event").to_numpy(),
+                   q.column("ts_recv").fill_null(0).to_numpy())
+    order = np.argsort(key, kind="stable")
+    key, values = key[order], q.column(column).to_numpy()[order]
+    before = values[key < ts]
+    return [*values[key == ts].tolist(), *before[-1:].tolist()]
+
+
 # --- warm-up --------------------------------------------------------------------------------
 
 
@@ -160,9 +172,15 @@ def test_warmup_strategy_with_history_trades_from_first_event_after_start(
     assert START <= first < START + NS_PER_MIN
     if name == "ema_cross":
         assert first == START
-    # ... and filled on the first trade of the trading period received after that.
+    # ... and filled at once, at the quote in force (README "How fills work": takers), or, without a
+    # usable book, on the first trade of the trading period received after that.
     keys = np.sort(replay_key(trades(root, START, END)))
-    assert min(warm.fills.column("ts").to_pylist()) == keys[np.searchsorted(keys, first)]
+    fill = min(warm.fills.to_pylist(), key=lambda f: f["ts"])
+    if fill["trade_id"]:
+        assert fill["ts"] == keys[np.searchsorted(keys, first)]
+    else:
+        assert fill["ts"] == first and fill["liquidity"] == "taker"
+        assert fill["price"] in _quoted_at(root, first, "ask" if fill["side"] > 0 else "bid")
     # Without history the strategy needs its 100 ticks / bars after the start first.
     cold_first = min(cold.orders.column("ts_created").to_pylist())
     assert cold_first >= START + (100 * NS_PER_MIN if name == "ema_cross_bars" else 0)
@@ -287,15 +305,25 @@ def test_backtest_latency_shifts_fills_later(root: Path) -> None:
     assert (_fill_delays(now) < latency).any()  # without latency many fills come sooner
     assert (_fill_delays(late) >= latency).all()
     assert late.config["latency_ns"] == latency
-    # A market order fills on the first trade received at least the latency after its decision.
+    # A market order fills at its arrival (decision + latency) at the quote, or without a usable
+    # book on the first trade received at or after its arrival.
     keys = np.sort(replay_key(trades(root, START, END)))
-    firsts: dict[str, int] = {}
+    firsts: dict[str, dict[str, Any]] = {}
     for f in late.fills.to_pylist():
-        firsts.setdefault(f["client_id"], f["ts"])
+        firsts.setdefault(f["client_id"], f)
+    at_quote = 0
     for order in late.orders.to_pylist():
-        if order["client_id"] in firsts:
-            assert firsts[order["client_id"]] == keys[np.searchsorted(keys, order["ts_created"] + latency)]
-    assert len(firsts) > 10
+        fill = firsts.get(order["client_id"])
+        if fill is None:
+            continue
+        arrival = order["ts_created"] + latency
+        if fill["trade_id"]:
+            assert fill["ts"] == keys[np.searchsorted(keys, arrival)]
+        else:
+            at_quote += 1
+            assert fill["ts"] == arrival
+            assert fill["price"] in _quoted_at(root, arrival, "ask" if fill["side"] > 0 else "bid")
+    assert len(firsts) > 10 and 0 < at_quote < len(firsts)
 
 
 def test_backtest_walk_fills_trade_by_trade_touch_fills_whole(root: Path) -> None:
@@ -312,7 +340,11 @@ def test_backtest_walk_fills_trade_by_trade_touch_fills_whole(root: Path) -> Non
                        strict=True))
     used: dict[str, float] = defaultdict(float)
     for f in walk.fills.to_pylist():
-        used[f["trade_id"]] += f["size"]
+        if f["trade_id"]:
+            used[f["trade_id"]] += f["size"]
+        else:  # at the quote: at most the quoted size
+            side = "ask" if f["side"] > 0 else "bid"
+            assert f["size"] <= max(_quoted_at(root, f["ts"], f"{side}_size")) * (1 + 1e-9)
     assert all(used[t] <= size_of[t] * (1 + 1e-9) for t in used)
     assert walk.fills.num_rows > 2 * walk.orders.num_rows
     assert not math.isclose(_stats(walk)["portfolio"]["pnl"], _stats(touch)["portfolio"]["pnl"])

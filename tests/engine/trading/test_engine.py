@@ -42,11 +42,24 @@ class Manual(Strategy):
 
 
 class LastPrices:
+    """The engine's price source, and the venue's view of the market: no book, and the last trade
+    before the event being matched (as the replay shows it to an order arriving on that event)."""
+
     def __init__(self, price: float) -> None:
         self.last = {SWAP: price, SPOT: price}
+        self.before = dict(self.last)
 
     def last_price(self, symbol: str) -> float:
         return self.last.get(symbol, math.nan)
+
+    def book(self, symbol: str, at: int, decided: int) -> None:
+        return None
+
+    def last_trade(self, symbol: str, at: int, decided: int) -> tuple[float, int]:
+        return self.before.get(symbol, math.nan), 0
+
+    def earliest(self, symbol: str, decided: int) -> int:
+        return decided + 1
 
 
 @dataclass
@@ -71,6 +84,7 @@ class Rig:
         """The next trade of the tape: the venue matches it, then the strategies react to it."""
         self.clock.ts += dt
         self.clock.seq += 1
+        self.prices.before[symbol] = self.prices.last.get(symbol, math.nan)
         self.prices.last[symbol] = price
         self.venue.on_trade(Trade(symbol, self.clock.ts, self.clock.ts, price, size, 1, f"t{self.clock.seq}"),
                             self.clock.seq)
@@ -94,7 +108,7 @@ def make_rig(*ids: str, symbol: str = SWAP, sim: SimConfig | None = None, limits
     clock = SimClock(T0, 0)
     prices = LastPrices(price)
     engine = TradingEngine(EngineConfig(limits=limits or RiskLimits(), capital=100_000.0), instruments, clock, prices)
-    venue = SimVenue(instruments, sim or SimConfig(), engine.bus.publish, clock, prices)
+    venue = SimVenue(instruments, sim or SimConfig(), engine.bus.publish, clock, prices, market=prices)
     engine.attach(venue)
     rig = Rig(engine, venue, clock, prices)
     for sid in ids:
@@ -171,13 +185,18 @@ def test_netting_target_moved_back_while_order_works_cancels_and_orders_new_diff
     latency = 10 * NS_PER_MS
     rig = make_rig("A", sim=SimConfig(latency_ns=latency))
     rig.act(rig.target("A", 1.0))
-    rig.event(2001.0, rig.target("A", 0.4), dt=latency // 4)  # before the buy arrives
+    rig.event(2001.0, rig.target("A", 0.4), dt=latency // 4)  # before the buy arrives: it is cancelled
     assert received(rig) == [("", Side.BUY, 1.0, OrderType.MARKET)]
-    rig.event(2002.0, dt=2 * latency)  # the cancel lands first; the engine orders what is left
-    assert received(rig) == [("", Side.BUY, 1.0, OrderType.MARKET), ("", Side.BUY, 0.4, OrderType.MARKET)]
-    assert rig.orders() == [(Side.BUY, 1.0, S.CANCELED), (Side.BUY, 0.4, S.NEW)]
+    # The buy arrives (t + 10 ms) before the cancel (t + 2.5 ms + 10 ms): a market order executes from
+    # its arrival, so the cancel is refused and the buy fills at the next print, 2002; the engine then
+    # sells what is too much, 0.6.
+    rig.event(2002.0, dt=2 * latency)
+    assert received(rig) == [("", Side.BUY, 1.0, OrderType.MARKET),
+                             ("", Side.SELL, pytest.approx(0.6), OrderType.MARKET)]
+    assert rig.orders() == [(Side.BUY, 1.0, S.FILLED), (Side.SELL, pytest.approx(0.6), S.NEW)]
+    assert "cancel refused" in rig.engine.oms.orders()[0].reason
     rig.event(2003.0, dt=2 * latency)
-    assert rig.orders()[-1] == (Side.BUY, 0.4, S.FILLED)
+    assert rig.orders()[-1] == (Side.SELL, pytest.approx(0.6), S.FILLED)
     assert rig.ledger("A").position == pytest.approx(0.4)
     assert_account_matches_venue(rig, 2003.0)
 
@@ -222,10 +241,11 @@ def test_own_order_cancel_reaches_owner() -> None:
     rig = make_rig("G")
     cid = rig["G"].ctx.submit_limit(Side.BUY, 0.5, 1990.0)
     rig["G"].ctx.cancel(cid)
+    assert rig["G"].updates == []  # both happen at the next event, in the order they were decided
+    rig.event(1980.0)
     assert [u.status for u in rig["G"].updates] == [S.LIVE, S.CANCELED]
     assert rig["G"].ctx.open_orders() == []
-    rig.event(1980.0)
-    assert rig.ledger("G").position == 0.0
+    assert rig.ledger("G").position == 0.0  # cancelled before the print at 1980 could fill it
 
 
 # -- risk ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from engine.model.errors import ConfigError
 from engine.model.events import AmendOrder, CancelOrder, Fill, OrderStatus, OrderType, OrderUpdate, SubmitOrder, Trade
 from engine.model.time import NS_PER_MS, NS_PER_S
 from engine.model.types import Instrument, Liquidity, Side, make_instrument
+from engine.venues.matching import Book
 from engine.venues.sim import SimConfig, SimVenue
 
 SWAP = "ETH/USDT:USDT"
@@ -26,18 +27,31 @@ S = OrderStatus
 
 
 class LastPrices:
-    """PriceSource: the last trade price per symbol, as the replay reports it."""
+    """PriceSource and MarketView: the last trade per symbol as the replay reports it; the venue sees
+    the trade before the event being matched, and the book the test sets (None: no usable book)."""
 
     def __init__(self) -> None:
         self.last: dict[str, float] = {}
+        self.before: dict[str, tuple[float, int]] = {}
+        self.books: dict[str, Book | None] = {}
 
     def last_price(self, symbol: str) -> float:
         return self.last.get(symbol, NAN)
 
+    def book(self, symbol: str, at: int, decided: int) -> Book | None:
+        return self.books.get(symbol)
+
+    def last_trade(self, symbol: str, at: int, decided: int) -> tuple[float, int]:
+        return self.before.get(symbol, (self.last.get(symbol, NAN), 0))
+
+    def earliest(self, symbol: str, decided: int) -> int:
+        return decided + 1
+
 
 @dataclass
 class Rig:
-    """A SimVenue with its clock, prices and the updates it emitted."""
+    """A SimVenue with its clock, prices and the updates it emitted. Orders are decided on the
+    current event and arrive at the next one (`trade`, or `tick` for an event that is no print)."""
 
     venue: SimVenue
     clock: SimClock
@@ -62,14 +76,25 @@ class Rig:
         self.venue.amend(AmendOrder(cid, SWAP, self.clock.ts, price, size))
         return self.updates[n:]
 
-    def trade(self, price: float, size: float = 1.0, *, dt: int = 1, symbol: str = SWAP) -> list[OrderUpdate]:
+    def tick(self, dt: int = 1, symbol: str = SWAP) -> list[OrderUpdate]:
+        """The next event, `dt` ns later, that is no print (a quote): due arrivals, cancels, amends."""
+        self.clock.ts += dt
+        self.clock.seq += 1
+        n = len(self.updates)
+        self.venue.advance(symbol, self.clock.ts)
+        return self.updates[n:]
+
+    def trade(self, price: float, size: float = 1.0, *, dt: int = 1, symbol: str = SWAP,
+              side: int = 1) -> list[OrderUpdate]:
         """The next event of the tape, `dt` ns later: a trade; return the updates it caused."""
         self.clock.ts += dt
         self.clock.seq += 1
+        self.prices.before[symbol] = (self.prices.last.get(symbol, NAN), self.prices.before.get(symbol, (NAN, 0))[1])
         self.prices.last[symbol] = price
         n = len(self.updates)
-        trade = Trade(symbol, self.clock.ts - 5, self.clock.ts, price, size, 1, f"t{self.clock.seq}")
+        trade = Trade(symbol, self.clock.ts - 5, self.clock.ts, price, size, side, f"t{self.clock.seq}")
         self.venue.on_trade(trade, self.clock.seq)
+        self.prices.before[symbol] = (price, side)
         return self.updates[n:]
 
     def fills(self) -> list[Fill]:
@@ -83,7 +108,7 @@ def make_rig(config: SimConfig | None = None, last: float = 2000.0, **swap: obje
     prices = LastPrices()
     prices.last.update({SWAP: last, SPOT: last})
     updates: list[OrderUpdate] = []
-    venue = SimVenue(instruments, config or SimConfig(), updates.append, clock, prices)
+    venue = SimVenue(instruments, config or SimConfig(), updates.append, clock, prices, market=prices)
     return Rig(venue, clock, prices, updates)
 
 
@@ -117,15 +142,16 @@ def test_submit_swap_size_rounds_down_to_whole_contracts() -> None:
 def test_submit_spot_size_rounds_down_to_lot_size() -> None:
     rig = make_rig()
     rig.venue.instruments[SPOT] = make_instrument(SPOT, lot_size=0.0001)
-    live = only(rig.submit("a", Side.BUY, 1.23456789, 1990.0, symbol=SPOT))
+    assert rig.submit("a", Side.BUY, 1.23456789, 1990.0, symbol=SPOT) == []  # it arrives at the next event
+    live = only(rig.tick(symbol=SPOT))
     assert live.status is S.LIVE and live.size == 1.2345
 
 
 @pytest.mark.parametrize(("asked", "rounded"), [(1999.74, 1999.5), (1999.76, 2000.0), (1999.5, 1999.5)])
 def test_submit_limit_price_rounds_to_nearest_tick(asked: float, rounded: float) -> None:
     rig = make_rig(tick_size=0.5, last=2100.0)
-    live = only(rig.submit("a", Side.BUY, 1.0, asked))
-    assert live.price == rounded
+    rig.submit("a", Side.BUY, 1.0, asked)
+    assert only(rig.tick()).price == rounded
     rig.trade(rounded - 0.5)
     assert rig.fills()[0].price == rounded
 
@@ -251,6 +277,8 @@ def test_order_trade_with_decision_seq_never_fills_it() -> None:
 
 @pytest.mark.parametrize("limit", [NAN, 1990.0])
 def test_order_with_latency_fills_first_at_decision_time_plus_latency(limit: float) -> None:
+    # Decided with the last trade at 2000; by its arrival the market printed 1985, so a buy at 1990
+    # is marketable too: both fill as takers on the first print at or after decision + latency.
     latency = 3 * NS_PER_MS
     rig = make_rig(SimConfig(latency_ns=latency))
     decided = rig.clock.ts
@@ -258,35 +286,31 @@ def test_order_with_latency_fills_first_at_decision_time_plus_latency(limit: flo
     assert rig.trade(1985.0, dt=latency - 1) == []
     assert rig.trade(1984.0, dt=1)[-1].status is S.FILLED
     (fill,) = rig.fills()
-    assert fill.ts == decided + latency
-    assert fill.price == (1984.0 if math.isnan(limit) else 1990.0)
+    assert (fill.ts, fill.price, fill.liquidity) == (decided + latency, 1984.0, Liquidity.TAKER)
 
 
-# -- limit orders -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("side", "limit", "away", "through"), [(Side.BUY, 1990.0, 1990.01, 1989.0),
                                                                (Side.SELL, 2010.0, 2009.99, 2011.0)])
 def test_limit_order_trade_through_price_fills_as_maker_at_limit(
     side: Side, limit: float, away: float, through: float
 ) -> None:
     rig = make_rig()
-    assert only(rig.submit("a", side, 1.0, limit)).status is S.LIVE
-    assert rig.trade(away, 10.0) == []
-    update = only(rig.trade(through, 0.1))
-    assert update.status is S.FILLED and update.fill is not None
-    assert (update.fill.price, update.fill.size, update.fill.liquidity) == (limit, 1.0, Liquidity.MAKER)
+    assert rig.submit("a", side, 1.0, limit) == []
+    assert [u.status for u in rig.trade(away, 10.0)] == [S.LIVE]  # it arrives, rests, the print misses it
+    update = only(rig.trade(through, 0.1))  # through its price: it fills up to the print's size
+    assert update.status is S.PARTIALLY_FILLED and update.fill is not None
+    assert (update.fill.price, update.fill.size, update.fill.liquidity) == (limit, 0.1, Liquidity.MAKER)
 
 
-@pytest.mark.parametrize(("model", "filled"), [("touch", 1.0), ("walk", 0.5)])
+@pytest.mark.parametrize("model", ["touch", "walk"])
 @pytest.mark.parametrize(("side", "limit"), [(Side.BUY, 1990.0), (Side.SELL, 2010.0)])
-def test_limit_order_trades_at_price_use_queue_then_excess_fills(
-    model: str, filled: float, side: Side, limit: float
-) -> None:
+def test_limit_order_trades_at_price_use_queue_then_excess_fills(model: str, side: Side, limit: float) -> None:
     rig = make_rig(SimConfig(fill_model=model, queue_ahead=2.0))
     rig.submit("a", side, 1.0, limit)
-    assert rig.trade(limit, 1.5) == []  # 0.5 of the queue ahead is left
-    update = only(rig.trade(limit, 1.0))  # 0.5 beyond the queue
-    assert update.fill is not None and update.fill.size == filled and update.fill.price == limit
-    assert update.filled_size == filled
+    assert [u.status for u in rig.trade(limit, 1.5)] == [S.LIVE]  # arrived; 0.5 of the queue ahead is left
+    update = only(rig.trade(limit, 1.0))  # 0.5 beyond the queue: only that fills, in both models
+    assert update.fill is not None and update.fill.size == 0.5 and update.fill.price == limit
+    assert update.filled_size == 0.5
 
 
 def test_limit_order_walk_at_price_after_queue_fills_up_to_each_trade() -> None:
@@ -301,37 +325,51 @@ def test_limit_order_walk_at_price_after_queue_fills_up_to_each_trade() -> None:
 
 @pytest.mark.parametrize(("side", "limit", "worse", "better"), [(Side.BUY, 2005.0, 2006.0, 2003.0),
                                                                (Side.SELL, 1995.0, 1994.0, 1997.0)])
-def test_limit_order_marketable_when_decided_fills_as_taker_at_trade_price(
+def test_limit_order_marketable_on_arrival_takes_at_the_print_or_rests_after_one_beyond(
     side: Side, limit: float, worse: float, better: float
 ) -> None:
+    # Marketable against the last trade (2000): with no book it takes on the next print within the
+    # limit, at the print's price ...
     rig = make_rig(last=2000.0)
     rig.submit("a", side, 1.0, limit)
-    assert rig.trade(worse) == []  # beyond the limit: no fill
-    update = only(rig.trade(better))
-    assert update.fill is not None
-    assert (update.fill.price, update.fill.liquidity) == (better, Liquidity.TAKER)
-    assert update.fill.fee == pytest.approx(better * 0.0005)
-
-
-@pytest.mark.parametrize(("side", "price"), [(Side.BUY, 2000.0), (Side.BUY, 2001.0), (Side.SELL, 1999.0)])
-def test_limit_post_only_marketable_rejected_with_reason(side: Side, price: float) -> None:
+    taken = rig.trade(better)
+    assert [u.status for u in taken] == [S.LIVE, S.FILLED]
+    assert taken[-1].fill is not None and (taken[-1].fill.price, taken[-1].fill.liquidity) == (better, Liquidity.TAKER)
+    assert taken[-1].fill.fee == pytest.approx(better * 0.0005)
+    # ... but after a print beyond its limit the rest rests, as maker, and fills at its limit later
     rig = make_rig(last=2000.0)
-    update = only(rig.submit("a", side, 1.0, price, post_only=True))
+    rig.submit("a", side, 1.0, limit)
+    assert [u.status for u in rig.trade(worse)] == [S.LIVE]
+    made = only(rig.trade(better))
+    assert made.fill is not None and (made.fill.price, made.fill.liquidity) == (limit, Liquidity.MAKER)
+
+
+@pytest.mark.parametrize(("side", "price", "last_side"), [(Side.BUY, 2000.0, 1), (Side.BUY, 2001.0, 0),
+                                                         (Side.SELL, 1999.0, 0), (Side.SELL, 2000.0, -1)])
+def test_limit_post_only_marketable_rejected_with_reason(side: Side, price: float, last_side: int) -> None:
+    # without a book: against the last trade (2000); at its price only when that trade's taker was on our side
+    rig = make_rig(last=2000.0)
+    rig.prices.before[SWAP] = (2000.0, last_side)
+    rig.submit("a", side, 1.0, price, post_only=True)
+    update = only(rig.tick())
     assert update.status is S.REJECTED
-    assert "post-only" in update.reason and f"{price:g}" in update.reason and "2000" in update.reason
+    assert "post-only" in update.reason and f"{price:g}" in update.reason and "last trade 2000" in update.reason
     assert rig.venue.working.get(SWAP, []) == []
 
 
-def test_limit_post_only_resting_accepted_live() -> None:
+@pytest.mark.parametrize(("price", "last_side"), [(1999.99, 1), (2000.0, -1)])
+def test_limit_post_only_resting_accepted_live(price: float, last_side: int) -> None:
     rig = make_rig(last=2000.0)
-    assert only(rig.submit("a", Side.BUY, 1.0, 1999.99, post_only=True)).status is S.LIVE
+    rig.prices.before[SWAP] = (2000.0, last_side)
+    rig.submit("a", Side.BUY, 1.0, price, post_only=True)
+    assert only(rig.tick()).status is S.LIVE
 
 
-# -- acknowledgements -------------------------------------------------------------------------------
-def test_limit_order_without_latency_acknowledged_live_at_submission() -> None:
+def test_limit_order_without_latency_acknowledged_live_at_the_next_event_at_its_arrival_time() -> None:
     rig = make_rig()
-    update = only(rig.submit("a", Side.BUY, 1.5, 1990.0))
-    assert (update.status, update.ts, update.filled_size) == (S.LIVE, T0, 0.0)
+    assert rig.submit("a", Side.BUY, 1.5, 1990.0) == []
+    update = only(rig.tick(dt=5))
+    assert (update.status, update.ts, update.filled_size) == (S.LIVE, T0, 0.0)  # arrived at decision + 0
     assert (update.price, update.size) == (1990.0, 1.5) and update.venue_order_id
 
 
@@ -344,12 +382,11 @@ def test_limit_order_with_latency_acknowledged_once_it_arrives() -> None:
     assert rig.trade(1995.0) == []  # acknowledged once
 
 
-# -- cancels ----------------------------------------------------------------------------------------
-def test_cancel_without_latency_is_immediate() -> None:
+def test_cancel_without_latency_takes_effect_at_the_next_event_after_the_arrival() -> None:
     rig = make_rig()
     rig.submit("a", Side.BUY, 1.0, 1990.0)
-    update = only(rig.cancel("a"))
-    assert (update.status, update.ts) == (S.CANCELED, T0)
+    assert rig.cancel("a") == []
+    assert [(u.status, u.ts) for u in rig.tick()] == [(S.LIVE, T0), (S.CANCELED, T0)]
     assert rig.venue.working[SWAP] == []
     assert rig.trade(1980.0, 10.0) == []
 
@@ -378,16 +415,17 @@ def test_cancel_unknown_or_finished_order_is_ignored(client_id: str) -> None:
     assert rig.trade(1990.0) == [] and rig.updates == before
 
 
-# -- amends -----------------------------------------------------------------------------------------
-def test_amend_without_latency_is_immediate() -> None:
+def test_amend_without_latency_takes_effect_at_the_next_event() -> None:
     rig = make_rig()
     rig.submit("a", Side.BUY, 1.0, 1990.0)
-    update = only(rig.amend("a", price=1980.0, size=2.0))
-    assert (update.status, update.price, update.size, update.ts) == (S.LIVE, 1980.0, 2.0, T0)
+    rig.amend("a", price=1980.0, size=2.0)
+    live, amended = rig.tick()
+    assert (live.status, live.price, live.size) == (S.LIVE, 1990.0, 1.0)
+    assert (amended.status, amended.price, amended.size, amended.ts) == (S.LIVE, 1980.0, 2.0, T0)
     assert rig.trade(1985.0) == []
-    fill = only(rig.trade(1979.0)).fill
+    fill = only(rig.trade(1979.0, 5.0)).fill
     assert fill is not None
-    assert (fill.price, fill.size, fill.ts, fill.trade_id) == (1980.0, 2.0, T0 + 2, "t2")
+    assert (fill.price, fill.size, fill.ts, fill.trade_id) == (1980.0, 2.0, T0 + 3, "t3")
 
 
 def test_amend_with_latency_takes_effect_at_ts_plus_latency() -> None:
@@ -407,7 +445,8 @@ def test_amend_size_below_filled_refused_and_order_unchanged() -> None:
     rig = make_rig(SimConfig(fill_model="walk"))
     rig.submit("a", Side.BUY, 1.0, 1990.0)
     rig.trade(1985.0, 0.6)
-    update = only(rig.amend("a", size=0.5))
+    rig.amend("a", size=0.5)
+    update = only(rig.tick())
     assert update.status is S.PARTIALLY_FILLED and update.size == 1.0
     assert "amend rejected" in update.reason and "0.5" in update.reason and "0.6" in update.reason
     rig.trade(1985.0, 5.0)
