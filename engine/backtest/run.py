@@ -16,7 +16,7 @@ from engine.backtest.runner import Backtest
 from engine.model.time import NS_PER_DAY, NS_PER_MIN
 from engine.model.types import parse_symbol
 from engine.results.build import BacktestResult, build_result, new_run_id
-from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS, SKIPPED
 from engine.store.lake import Lake
 
 
@@ -26,6 +26,8 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     perps = {s for s in cfg.symbols if ":" in s}
     source = DataSource(lake, cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps)
     bt = Backtest(cfg, source)
+    if "no_cash_check" in cfg.faults:
+        bt.engine.risk.cash_check = False
     bt.run()
     check_accounts(bt)
     from engine.results.provenance import code_version
@@ -47,6 +49,7 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         marks_table(bt.marks),
         created,
         conversion,
+        pa.table(bt.engine.recorder.skipped_columns(), schema=SKIPPED),
     )
 
 

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from engine.model.errors import ConfigError
 from engine.model.time import NS_PER_MIN
 from engine.results.ledger import LedgerArrays, ledger_arrays, sample_cumsum
-from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS
+from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS, SKIPPED
 from engine.results.stats import compute_stats
 from engine.results.trips import trades_table
 
@@ -56,6 +56,7 @@ class BacktestResult:
     stats: pa.Table
     allocations: pa.Table
     trades: pa.Table
+    skipped: pa.Table
 
     @property
     def series(self) -> list[str]:
@@ -188,6 +189,7 @@ def build_result(
     marks: pa.Table,
     created_ns: int | None = None,
     conversion: pa.Table | None = None,
+    skipped: pa.Table | None = None,
 ) -> BacktestResult:
     """Derive equity and stats from a run's records and bundle them (created now by default).
 
@@ -216,6 +218,7 @@ def build_result(
         stats=with_usdt_pnl(compute_stats(equity, ledger, fills, capital), equity, config, conversion),
         allocations=allocations_table(ledger),
         trades=trades_table(ledger, marks, list(capital)),
+        skipped=SKIPPED.empty_table() if skipped is None else conform(skipped, SKIPPED, "skipped"),
     )
 
 

@@ -78,6 +78,21 @@ ALLOCATIONS = pa.schema(
     ]
 )
 
+# Targets and orders the engine did not act on in full (README "How money is counted"), each
+# recorded once per change: a target below one lot, a netted order below one lot, the minimum size
+# or the minimum notional, a short target cut on spot because the account cannot go below zero.
+SKIPPED = pa.schema(
+    [
+        ("ts", pa.int64()),
+        ("strategy_id", pa.string()),  # for an order: the strategies with a gap, comma-separated
+        ("symbol", pa.string()),
+        ("kind", pa.string()),  # target | order | spot_short
+        ("asked", pa.float64()),  # signed base currency: the target asked, or the size not ordered
+        ("kept", pa.float64()),  # the target kept (0 for an order not sent)
+        ("reason", pa.string()),
+    ]
+)
+
 # The last trade price of each symbol at the end of each minute that has one (returns are per
 # minute, marked at the last trade). `ts` is the minute's end.
 MARKS = pa.schema([("ts", pa.int64()), ("symbol", pa.string()), ("price", pa.float64())])
