@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.backtest.config import BacktestConfig
 from engine.backtest.data import DataSource
 from engine.backtest.runner import Backtest
 from engine.model.time import NS_PER_DAY, NS_PER_MIN
 from engine.model.types import parse_symbol
-from engine.results.build import BacktestResult, build_result, new_run_id
+from engine.results.build import BacktestResult, build_result, minute_grid, new_run_id
 from engine.results.records import FILLS, LEDGER, MARKS, ORDERS, SKIPPED
 from engine.store.lake import Lake
 
@@ -37,6 +38,8 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     config["events"] = bt.events
     config["warnings"] = [text for _ts, text in bt.engine.warnings]
     conversion = usdt_conversion(lake, cfg, config)
+    ledger = pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER)
+    marks = with_mark_bars(lake, cfg, config, marks_table(bt.marks), ledger)
     created = time.time_ns()
     return build_result(
         new_run_id(config, created),
@@ -45,8 +48,8 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         source.fingerprint(bt.windows_start),
         pa.table(bt.engine.recorder.orders_columns(bt.engine.oms.orders()), schema=ORDERS),
         pa.table(bt.engine.recorder.fills_columns(), schema=FILLS),
-        pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER),
-        marks_table(bt.marks),
+        ledger,
+        marks,
         created,
         conversion,
         pa.table(bt.engine.recorder.skipped_columns(), schema=SKIPPED),
@@ -79,6 +82,38 @@ def usdt_conversion(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) 
             last = np.flatnonzero(np.r_[minute[1:] != minute[:-1], True])
             return pa.table({"ts": (minute[last] + 1) * NS_PER_MIN, "price": table.column("price").to_numpy()[last]})
     return None
+
+
+def with_mark_bars(lake: Lake, cfg: BacktestConfig, config: dict[str, Any], marks: pa.Table,
+                   ledger: pa.Table) -> pa.Table:
+    """`marks` with each perpetual's prices replaced by the closes of the lake's 1-minute mark bars
+    ending on the equity grid, where it has them (README "How money is counted").
+
+    Sets config["marks"]: per symbol, "mark bars" or "last trade".
+    """
+    grid = minute_grid(np.asarray(marks.column("ts").to_numpy(), dtype=np.int64),
+                       np.asarray(ledger.column("ts").to_numpy(), dtype=np.int64))
+    sources = {s: "last trade" for s in cfg.symbols}
+    if grid.size == 0:
+        config["marks"] = sources
+        return marks
+    parts = [marks]
+    for symbol in (s for s in cfg.symbols if ":" in s):
+        # a bar opening in [first - 1m, last - 1m] ends on the grid
+        bars = lake.read("mark", cfg.venue, symbol, int(grid[0]) - NS_PER_MIN, int(grid[-1]), ["ts_event", "close"],
+                         interval="1m")
+        if bars.num_rows:
+            sources[symbol] = "mark bars"
+            keep = pc.not_equal(parts[0].column("symbol"), symbol)
+            parts[0] = parts[0].filter(keep)
+            ends = np.asarray(bars.column("ts_event").to_numpy(), dtype=np.int64) + NS_PER_MIN
+            parts.append(pa.table({"ts": ends, "symbol": [symbol] * len(ends),
+                                   "price": bars.column("close").to_numpy()}, schema=MARKS))
+    config["marks"] = sources
+    if len(parts) == 1:
+        return marks
+    table = pa.concat_tables(parts)
+    return table.take(pc.sort_indices(table, [("ts", "ascending"), ("symbol", "ascending")]))
 
 
 def check_accounts(bt: Backtest) -> None:

@@ -101,16 +101,27 @@ def conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
     return table.select(schema.names).cast(schema)
 
 
-def _mark_prices(marks: pa.Table) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """(minute grid, symbols, prices[symbol, minute]): last mark at or before each minute.
+def minute_grid(mark_ts: np.ndarray, ledger_ts: np.ndarray) -> np.ndarray:
+    """The equity grid: every minute boundary from the first mark to the last mark, or further to the
+    first boundary after the last ledger row (a funding payment after the last trade)."""
+    if mark_ts.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first, last = int(mark_ts.min()), int(mark_ts.max())
+    if ledger_ts.size:
+        last = max(last, (int(ledger_ts.max()) // NS_PER_MIN + 1) * NS_PER_MIN)
+    return first + NS_PER_MIN * np.arange(-(-(last - first) // NS_PER_MIN) + 1, dtype=np.int64)
 
-    Before a symbol's first mark its first mark is used (no position can exist before it).
+
+def _mark_prices(marks: pa.Table, ledger_ts: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(minute grid, symbols, prices[symbol, minute]): the last mark at or before each grid point.
+
+    A mark at g is the last price before g. Before a symbol's first mark its first mark is used (no
+    position can exist before it); after its last mark the last one carries.
     """
     ts = np.asarray(marks.column("ts").to_numpy(), dtype=np.int64)
+    grid = minute_grid(ts, ledger_ts)
     if ts.size == 0:
-        return np.zeros(0, dtype=np.int64), [], np.zeros((0, 0))
-    first, last = int(ts.min()), int(ts.max())
-    grid = first + NS_PER_MIN * np.arange(-(-(last - first) // NS_PER_MIN) + 1, dtype=np.int64)
+        return grid, [], np.zeros((0, 0))
     sym = np.asarray(marks.column("symbol").to_numpy(zero_copy_only=False), dtype=object)
     price = np.asarray(marks.column("price").to_numpy(), dtype=np.float64)
     symbols = sorted(set(sym.tolist()))
@@ -147,15 +158,16 @@ def _check_symbols(rows: LedgerArrays, capital: Mapping[str, float], symbols: li
 
 
 def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float]) -> pa.Table:
-    """EQUITY rows at the end of every minute from the first to the last mark.
+    """EQUITY rows at every grid point g (`minute_grid`: the first mark to the last mark or ledger row).
 
-    Per strategy s: capital_s + its cash flows with ts <= t + sum over symbols of position_s(t) *
-    mark(symbol, t), minutes without a trade carrying the previous mark. 'portfolio' does the same
+    Per strategy s: capital_s + its cash flows with ts < g + sum over symbols of position_s(g) *
+    mark(symbol, g), the position also from the rows with ts < g and the mark the last price before
+    g (minutes without a trade carry the previous mark). 'portfolio' does the same
     on the whole account with the summed capital; 'buy_and_hold' invests that capital in equal
     parts at each symbol's first mark. `position` is filled for single-symbol runs, else NaN.
     """
-    grid, symbols, prices = _mark_prices(marks)
     rows = ledger_arrays(ledger)
+    grid, symbols, prices = _mark_prices(marks, rows.ts)
     _check_symbols(rows, capital, symbols)
     total = float(sum(capital.values()))
     curves: list[tuple[str, np.ndarray, np.ndarray]] = []

@@ -126,9 +126,22 @@ def header_parts(config: Mapping[str, Any]) -> list[str]:
     if quote != "USDT":
         conv = config.get("usdt_conversion")
         parts.append(f"pnl in {quote}" + (f", USDT via {conv}" if conv else ", no USDT conversion series"))
+    marks = config.get("marks")
+    if isinstance(marks, Mapping) and marks:
+        parts.append(marks_text(marks))
     if config.get("venue") == "synthetic":
         parts.insert(0, "SYNTHETIC DATA")
     return parts
+
+
+def marks_text(marks: Mapping[str, Any]) -> str:
+    """What the equity is marked at: 'marks: mark bars', or per source when the symbols differ."""
+    by_source: dict[str, list[str]] = {}
+    for symbol, source in marks.items():
+        by_source.setdefault(str(source), []).append(str(symbol))
+    if len(by_source) == 1:
+        return f"marks: {next(iter(by_source))}"
+    return "marks: " + ", ".join(f"{source} ({', '.join(symbols)})" for source, symbols in by_source.items())
 
 
 def header_line(config: Mapping[str, Any]) -> str:
