@@ -15,9 +15,9 @@ from engine.backtest.config import BacktestConfig
 from engine.backtest.data import DataSource
 from engine.backtest.runner import Backtest
 from engine.model.time import NS_PER_DAY, NS_PER_MIN
-from engine.model.types import parse_symbol
 from engine.results.build import BacktestResult, build_result, minute_grid, new_run_id
 from engine.results.records import FILLS, LEDGER, MARKS, ORDERS, SKIPPED
+from engine.results.series import symbol_currency
 from engine.store.lake import Lake
 
 
@@ -37,7 +37,7 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     record_params(config, bt)
     config["events"] = bt.events
     config["warnings"] = [text for _ts, text in bt.engine.warnings]
-    conversion = usdt_conversion(lake, cfg, config)
+    conversion = usdt_conversions(lake, cfg, config)
     ledger = pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER)
     marks = with_mark_bars(lake, cfg, config, marks_table(bt.marks), ledger)
     created = time.time_ns()
@@ -62,26 +62,34 @@ def record_params(config: dict[str, Any], bt: Backtest) -> None:
         entry["params"] = bt.strategies[entry["id"]].param_values()
 
 
-def usdt_conversion(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> pa.Table | None:
-    """Minute marks of QUOTE/USDT when the symbols' quote currency is not USDT (None if the lake lacks it).
+def usdt_conversions(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> dict[str, pa.Table]:
+    """Minute marks (ts, price) of CURRENCY/USDT for each currency of the symbols other than USDT that
+    the lake has trades of (on the run's venue first, else any).
 
-    Sets config["quote"] and, when a series is found, config["usdt_conversion"] ('ETH/USDT (binance)').
+    Sets config["quote"] (the one currency, or "mixed", with config["currencies"] listing them) and,
+    when a series is found, config["usdt_conversion"] ('ETH/USDT (binance)', comma-separated).
     """
-    quotes = {parse_symbol(s)[1] for s in cfg.symbols}
-    quote = quotes.pop() if len(quotes) == 1 else "mixed"
-    config["quote"] = quote
-    if quote in ("USDT", "mixed"):
-        return None
-    symbol = f"{quote}/USDT"
-    for venue in [cfg.venue, *(v for v in lake.venues("trades", symbol) if v != cfg.venue)]:
-        table = lake.read("trades", venue, symbol, cfg.start - NS_PER_DAY, cfg.end, ["ts_event", "price"])
-        if table.num_rows:
-            config["usdt_conversion"] = f"{symbol} ({venue})"
-            ts = table.column("ts_event").to_numpy()
-            minute = ts // NS_PER_MIN
-            last = np.flatnonzero(np.r_[minute[1:] != minute[:-1], True])
-            return pa.table({"ts": (minute[last] + 1) * NS_PER_MIN, "price": table.column("price").to_numpy()[last]})
-    return None
+    currencies = sorted({symbol_currency(s) for s in cfg.symbols})
+    config["quote"] = currencies[0] if len(currencies) == 1 else "mixed"
+    if len(currencies) > 1:
+        config["currencies"] = currencies
+    found: dict[str, pa.Table] = {}
+    names = []
+    for currency in (c for c in currencies if c != "USDT"):
+        symbol = f"{currency}/USDT"
+        for venue in [cfg.venue, *(v for v in lake.venues("trades", symbol) if v != cfg.venue)]:
+            table = lake.read("trades", venue, symbol, cfg.start - NS_PER_DAY, cfg.end, ["ts_event", "price"])
+            if table.num_rows:
+                names.append(f"{symbol} ({venue})")
+                ts = table.column("ts_event").to_numpy()
+                minute = ts // NS_PER_MIN
+                last = np.flatnonzero(np.r_[minute[1:] != minute[:-1], True])
+                found[currency] = pa.table({"ts": (minute[last] + 1) * NS_PER_MIN,
+                                            "price": table.column("price").to_numpy()[last]})
+                break
+    if names:
+        config["usdt_conversion"] = ", ".join(names)
+    return found
 
 
 def with_mark_bars(lake: Lake, cfg: BacktestConfig, config: dict[str, Any], marks: pa.Table,

@@ -150,14 +150,13 @@ class TradingEngine:
         inst = self.instruments.get(symbol)
         asked = float(target)
         target = inst.round_size(target) if inst is not None else asked
-        if inst is not None and self.trading:
-            key = f"{strategy_id}@{symbol}"
-            if target == 0.0 and asked != 0.0:
-                lot = inst.lot_size * inst.contract_value
-                self.recorder.skip(Skip(self.clock.ts, strategy_id, symbol, "target", asked, 0.0,
-                                        f"{abs(asked):g} {inst.base} is below one lot of {lot:g} {inst.base}"), key)
-            else:
-                self.recorder.unskip("target", key)
+        if target == 0.0 and asked != 0.0 and inst is not None and self.trading:
+            lot = inst.lot_size * inst.contract_value
+            self.recorder.skip(Skip(self.clock.ts, strategy_id, symbol, "target", asked, 0.0,
+                                    f"{abs(asked):g} {inst.base} is below one lot of {lot:g} {inst.base}"),
+                               f"{strategy_id}@{symbol}")
+        elif self.recorder.skipping:  # a target acted on again: its next skip is a change
+            self.recorder.unskip("target", f"{strategy_id}@{symbol}")
         self.bus.publish(Signal(strategy_id, symbol, target, self.clock.ts))
 
     def submit_own(
@@ -215,7 +214,7 @@ class TradingEngine:
         if plan.skipped:
             who = ",".join(sid for sid, g in self.portfolio.gaps(symbol).items() if abs(g) > 1e-12)
             self.recorder.skip(Skip(ts, who, symbol, "order", plan.skipped, 0.0, plan.reason), symbol)
-        else:
+        elif self.recorder.skipping:
             self.recorder.unskip("order", symbol)
         for cid in plan.cancel:
             self.bus.publish(CancelOrder(cid, symbol, ts))

@@ -72,10 +72,14 @@ class Recorder:
         self._last_skip[(row.kind, key)] = row
         self.skipped.append(row)
 
+    @property
+    def skipping(self) -> bool:
+        """Whether anything skipped is remembered (so that `unskip` has something to forget)."""
+        return bool(self._last_skip)
+
     def unskip(self, kind: str, key: str) -> None:
         """What was skipped under (kind, key) is acted on again: a new skip is a change."""
-        if self._last_skip:
-            self._last_skip.pop((kind, key), None)
+        self._last_skip.pop((kind, key), None)
 
     def skipped_columns(self) -> dict[str, list[Any]]:
         """Every skipped target and order in order, as the columns of records.SKIPPED."""
