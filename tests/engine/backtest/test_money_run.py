@@ -159,3 +159,26 @@ def test_perp_marked_at_mark_bar_closes_and_the_header_says_so(tmp_path: Path) -
     assert equity == pytest.approx([10_001.0, 10_012.0, 10_012.988])
     assert result.config["marks"] == {PERP: "mark bars"}
     assert "marks: mark bars" in summary_table(result)
+
+
+# -- currencies ---------------------------------------------------------------------------------------
+def test_two_currencies_reported_apart_and_added_in_usdt_through_the_lakes_conversion(tmp_path: Path) -> None:
+    write_trades(tmp_path, "ETH/USDT", [(0, 2000.0), (1, 2000.0), (61, 2100.0)])
+    write_trades(tmp_path, "XRP/ETH", [(0, 0.0005), (1, 0.0005), (61, 0.0006)])
+    specs = (StrategySpec(HOLD, {"size": 1.0}, "eth", "ETH/USDT"),
+             StrategySpec(HOLD, {"size": 100.0}, "xrp", "XRP/ETH"))
+    cfg = BacktestConfig(strategies=specs, symbols=("ETH/USDT", "XRP/ETH"), start=START, end=START + 3 * NS_PER_MIN,
+                         capital=10_000.0, sim=NO_FEES, venue=VENUE)
+    result = run_backtest(cfg, tmp_path)
+    assert (result.config["quote"], result.config["usdt_conversion"]) == ("mixed", "ETH/USDT (test)")
+    rows = {r["series"]: r for r in result.stats.to_pylist()}
+    # eth: 5,000 USDT, 1 ETH bought @ 2,000, marked 2,100: +100 USDT
+    assert (rows["eth"]["currency"], rows["eth"]["pnl"]) == ("USDT", pytest.approx(100.0))
+    # xrp: its capital is in ETH (5,000 ETH: --capital is one number in every currency), 100 XRP bought
+    # @ 0.0005 ETH, marked 0.0006: +0.01 ETH, made in the minute ETH/USDT closed at 2,100: 21 USDT
+    assert (rows["xrp"]["currency"], rows["xrp"]["pnl"]) == ("ETH", pytest.approx(0.01))
+    assert rows["xrp"]["pnl_usdt"] == pytest.approx(21.0)
+    # the portfolio: per currency, and in USDT 100 + 21 = 121, never 100 + 0.01
+    assert rows["portfolio USDT"]["pnl"] == pytest.approx(100.0)
+    assert rows["portfolio ETH"]["pnl"] == pytest.approx(0.01)
+    assert (rows["portfolio"]["currency"], rows["portfolio"]["pnl"]) == ("USDT", pytest.approx(121.0))
