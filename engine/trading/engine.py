@@ -48,7 +48,7 @@ class EngineConfig:
     account: str = "main"
     client_prefix: str = "ob"
     limits: RiskLimits = field(default_factory=RiskLimits)
-    capital: float = 10_000.0  # quote currency the account starts with (margin and spot checks)
+    capital: float = 10_000.0  # the account's; risk counts the strategies' capitals per currency (money.py)
     warn_leverage: float = 1.5  # warn once when gross exposure passes this multiple of equity
 
 
