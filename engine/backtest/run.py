@@ -95,7 +95,8 @@ def usdt_conversions(lake: Lake, cfg: BacktestConfig, config: dict[str, object])
 def with_mark_bars(lake: Lake, cfg: BacktestConfig, config: dict[str, Any], marks: pa.Table,
                    ledger: pa.Table) -> pa.Table:
     """`marks` with each perpetual's prices replaced by the closes of the lake's 1-minute mark bars
-    ending on the equity grid, where it has them (README "How money is counted").
+    ending on the equity grid, where it has them (README "How money is counted"); minutes before
+    the first or after the last mark bar keep the last trade.
 
     Sets config["marks"]: per symbol, "mark bars" or "last trade".
     """
@@ -112,9 +113,11 @@ def with_mark_bars(lake: Lake, cfg: BacktestConfig, config: dict[str, Any], mark
                          interval="1m")
         if bars.num_rows:
             sources[symbol] = "mark bars"
-            keep = pc.not_equal(parts[0].column("symbol"), symbol)
-            parts[0] = parts[0].filter(keep)
             ends = np.asarray(bars.column("ts_event").to_numpy(), dtype=np.int64) + NS_PER_MIN
+            # the trades still mark the minutes before the first mark bar and after the last one
+            ts = parts[0].column("ts")
+            inside = pc.and_(pc.greater_equal(ts, int(ends.min())), pc.less_equal(ts, int(ends.max())))
+            parts[0] = parts[0].filter(pc.invert(pc.and_(pc.equal(parts[0].column("symbol"), symbol), inside)))
             parts.append(pa.table({"ts": ends, "symbol": [symbol] * len(ends),
                                    "price": bars.column("close").to_numpy()}, schema=MARKS))
     config["marks"] = sources

@@ -126,14 +126,15 @@ def test_bar_only_fill_at_the_minute_boundary_counts_after_it_no_false_drawdown(
 PERP = "ETH/USDT:USDT"
 
 
-def perp_lake(root: Path, mark_closes: list[float] | None) -> Path:
-    """Trades 2,000 (0 s), 2,000 (1 s), 2,010 (110 s); funding 0.1 % at 150 s; 1m mark bars if given."""
+def perp_lake(root: Path, mark_closes: list[float] | None, first_bar: int = 0) -> Path:
+    """Trades 2,000 (0 s), 2,000 (1 s), 2,010 (110 s); funding 0.1 % at 150 s; 1m mark bars if given
+    (the first opening `first_bar` minutes after START)."""
     write_trades(root, PERP, [(0, 2000.0), (1, 2000.0), (110, 2010.0)])
     lake = Lake.at(root)
     lake.write("funding", VENUE, PERP, pa.table({"ts_event": [START + 150 * S], "rate": [0.001]}))
     if mark_closes is not None:
         rows = [{"ts_event": START + k * NS_PER_MIN, "open": c, "high": c, "low": c, "close": c, "volume": 0.0,
-                 "interval": "1m"} for k, c in enumerate(mark_closes)]
+                 "interval": "1m"} for k, c in enumerate(mark_closes, start=first_bar)]
         lake.write("mark", VENUE, PERP, pa.Table.from_pylist(rows))
     return root
 
@@ -182,3 +183,11 @@ def test_two_currencies_reported_apart_and_added_in_usdt_through_the_lakes_conve
     assert rows["portfolio USDT"]["pnl"] == pytest.approx(100.0)
     assert rows["portfolio ETH"]["pnl"] == pytest.approx(0.01)
     assert (rows["portfolio"]["currency"], rows["portfolio"]["pnl"]) == ("USDT", pytest.approx(121.0))
+
+
+def test_perp_minutes_before_the_first_mark_bar_keep_the_last_trade(tmp_path: Path) -> None:
+    # mark bars only from [1m, 2m) (2,012) and [2m, 3m) (2,015): T0+1m is marked at the last trade 2,000
+    result = run_backtest(hold(PERP, 1.0, 5), perp_lake(tmp_path, [2012.0, 2015.0], first_bar=1))
+    equity = [r["equity"] for r in result.equity.to_pylist() if r["series"] == "hold"]
+    # 10,000 - 2,000 + 2,000; + 2,012 -> 10,012; funding 2.012 (mark 2,012) and 2,015 -> 10,012.988
+    assert equity == pytest.approx([10_000.0, 10_012.0, 10_012.988])
