@@ -93,8 +93,9 @@ SKIPPED = pa.schema(
     ]
 )
 
-# The last trade price of each symbol at the end of each minute that has one (returns are per
-# minute, marked at the last trade). `ts` is the minute's end.
+# The price each symbol is marked at, at the end of each minute that has one: the last trade
+# before `ts` (the minute's end), or for a perpetual the close of the 1-minute mark bar ending at
+# `ts` where the lake has mark bars (config["marks"] says which; README "How money is counted").
 MARKS = pa.schema([("ts", pa.int64()), ("symbol", pa.string()), ("price", pa.float64())])
 
 EQUITY = pa.schema(
