@@ -230,7 +230,8 @@ class TradingEngine:
         net, longs = math.fsum(asked.values()), math.fsum(t for t in asked.values() if t > 0)
         for sid, k in kept.items():
             if k == asked[sid]:
-                self.recorder.unskip("spot_short", f"{sid}@{symbol}")
+                if self.recorder.skipping:
+                    self.recorder.unskip("spot_short", f"{sid}@{symbol}")
                 continue
             reason = (f"spot: the account cannot hold less than zero {base}; the targets sum to {net:g}, "
                       f"so the shorts share the longs' {longs:g} pro rata")
