@@ -15,7 +15,7 @@ from engine.model.types import Instrument, parse_symbol
 from engine.trading.risk import RiskLimits
 from engine.venues.sim import SimConfig
 
-FAULTS = frozenset({"bar_at_open", "fill_on_decision"})
+FAULTS = frozenset({"bar_at_open", "fill_on_decision", "no_cash_check"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,8 @@ class BacktestConfig:
     """What to replay, with which strategies, on which simulated venue.
 
     `faults` deliberately breaks the replay ("bar_at_open": release bars at their open time;
-    "fill_on_decision": let an order fill on the event that decided it). Only the lookahead tests
-    use it, to prove they catch such bugs.
+    "fill_on_decision": let an order fill on the event that decided it; "no_cash_check": let spot
+    buys spend cash the account does not have). Only the tests use it, to prove they catch such bugs.
     """
 
     strategies: tuple[StrategySpec, ...]

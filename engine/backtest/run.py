@@ -9,14 +9,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.backtest.config import BacktestConfig
 from engine.backtest.data import DataSource
 from engine.backtest.runner import Backtest
 from engine.model.time import NS_PER_DAY, NS_PER_MIN
-from engine.model.types import parse_symbol
-from engine.results.build import BacktestResult, build_result, new_run_id
-from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
+from engine.results.build import BacktestResult, build_result, minute_grid, new_run_id
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS, SKIPPED
+from engine.results.series import symbol_currency
 from engine.store.lake import Lake
 
 
@@ -26,6 +27,8 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     perps = {s for s in cfg.symbols if ":" in s}
     source = DataSource(lake, cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps)
     bt = Backtest(cfg, source)
+    if "no_cash_check" in cfg.faults:
+        bt.engine.risk.cash_check = False
     bt.run()
     check_accounts(bt)
     from engine.results.provenance import code_version
@@ -34,7 +37,9 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     record_params(config, bt)
     config["events"] = bt.events
     config["warnings"] = [text for _ts, text in bt.engine.warnings]
-    conversion = usdt_conversion(lake, cfg, config)
+    conversion = usdt_conversions(lake, cfg, config)
+    ledger = pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER)
+    marks = with_mark_bars(lake, cfg, config, marks_table(bt.marks), ledger)
     created = time.time_ns()
     return build_result(
         new_run_id(config, created),
@@ -43,10 +48,11 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         source.fingerprint(bt.windows_start),
         pa.table(bt.engine.recorder.orders_columns(bt.engine.oms.orders()), schema=ORDERS),
         pa.table(bt.engine.recorder.fills_columns(), schema=FILLS),
-        pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER),
-        marks_table(bt.marks),
+        ledger,
+        marks,
         created,
         conversion,
+        pa.table(bt.engine.recorder.skipped_columns(), schema=SKIPPED),
     )
 
 
@@ -56,26 +62,69 @@ def record_params(config: dict[str, Any], bt: Backtest) -> None:
         entry["params"] = bt.strategies[entry["id"]].param_values()
 
 
-def usdt_conversion(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> pa.Table | None:
-    """Minute marks of QUOTE/USDT when the symbols' quote currency is not USDT (None if the lake lacks it).
+def usdt_conversions(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> dict[str, pa.Table]:
+    """Minute marks (ts, price) of CURRENCY/USDT for each currency of the symbols other than USDT that
+    the lake has trades of (on the run's venue first, else any).
 
-    Sets config["quote"] and, when a series is found, config["usdt_conversion"] ('ETH/USDT (binance)').
+    Sets config["quote"] (the one currency, or "mixed", with config["currencies"] listing them) and,
+    when a series is found, config["usdt_conversion"] ('ETH/USDT (binance)', comma-separated).
     """
-    quotes = {parse_symbol(s)[1] for s in cfg.symbols}
-    quote = quotes.pop() if len(quotes) == 1 else "mixed"
-    config["quote"] = quote
-    if quote in ("USDT", "mixed"):
-        return None
-    symbol = f"{quote}/USDT"
-    for venue in [cfg.venue, *(v for v in lake.venues("trades", symbol) if v != cfg.venue)]:
-        table = lake.read("trades", venue, symbol, cfg.start - NS_PER_DAY, cfg.end, ["ts_event", "price"])
-        if table.num_rows:
-            config["usdt_conversion"] = f"{symbol} ({venue})"
-            ts = table.column("ts_event").to_numpy()
-            minute = ts // NS_PER_MIN
-            last = np.flatnonzero(np.r_[minute[1:] != minute[:-1], True])
-            return pa.table({"ts": (minute[last] + 1) * NS_PER_MIN, "price": table.column("price").to_numpy()[last]})
-    return None
+    currencies = sorted({symbol_currency(s) for s in cfg.symbols})
+    config["quote"] = currencies[0] if len(currencies) == 1 else "mixed"
+    if len(currencies) > 1:
+        config["currencies"] = currencies
+    found: dict[str, pa.Table] = {}
+    names = []
+    for currency in (c for c in currencies if c != "USDT"):
+        symbol = f"{currency}/USDT"
+        for venue in [cfg.venue, *(v for v in lake.venues("trades", symbol) if v != cfg.venue)]:
+            table = lake.read("trades", venue, symbol, cfg.start - NS_PER_DAY, cfg.end, ["ts_event", "price"])
+            if table.num_rows:
+                names.append(f"{symbol} ({venue})")
+                ts = table.column("ts_event").to_numpy()
+                minute = ts // NS_PER_MIN
+                last = np.flatnonzero(np.r_[minute[1:] != minute[:-1], True])
+                found[currency] = pa.table({"ts": (minute[last] + 1) * NS_PER_MIN,
+                                            "price": table.column("price").to_numpy()[last]})
+                break
+    if names:
+        config["usdt_conversion"] = ", ".join(names)
+    return found
+
+
+def with_mark_bars(lake: Lake, cfg: BacktestConfig, config: dict[str, Any], marks: pa.Table,
+                   ledger: pa.Table) -> pa.Table:
+    """`marks` with each perpetual's prices replaced by the closes of the lake's 1-minute mark bars
+    ending on the equity grid, where it has them (README "How money is counted"); minutes before
+    the first or after the last mark bar keep the last trade.
+
+    Sets config["marks"]: per symbol, "mark bars" or "last trade".
+    """
+    grid = minute_grid(np.asarray(marks.column("ts").to_numpy(), dtype=np.int64),
+                       np.asarray(ledger.column("ts").to_numpy(), dtype=np.int64))
+    sources = {s: "last trade" for s in cfg.symbols}
+    if grid.size == 0:
+        config["marks"] = sources
+        return marks
+    parts = [marks]
+    for symbol in (s for s in cfg.symbols if ":" in s):
+        # a bar opening in [first - 1m, last - 1m] ends on the grid
+        bars = lake.read("mark", cfg.venue, symbol, int(grid[0]) - NS_PER_MIN, int(grid[-1]), ["ts_event", "close"],
+                         interval="1m")
+        if bars.num_rows:
+            sources[symbol] = "mark bars"
+            ends = np.asarray(bars.column("ts_event").to_numpy(), dtype=np.int64) + NS_PER_MIN
+            # the trades still mark the minutes before the first mark bar and after the last one
+            ts = parts[0].column("ts")
+            inside = pc.and_(pc.greater_equal(ts, int(ends.min())), pc.less_equal(ts, int(ends.max())))
+            parts[0] = parts[0].filter(pc.invert(pc.and_(pc.equal(parts[0].column("symbol"), symbol), inside)))
+            parts.append(pa.table({"ts": ends, "symbol": [symbol] * len(ends),
+                                   "price": bars.column("close").to_numpy()}, schema=MARKS))
+    config["marks"] = sources
+    if len(parts) == 1:
+        return marks
+    table = pa.concat_tables(parts)
+    return table.take(pc.sort_indices(table, [("ts", "ascending"), ("symbol", "ascending")]))
 
 
 def check_accounts(bt: Backtest) -> None:

@@ -5,7 +5,8 @@ derives EQUITY, the statistics (engine/results/stats.py), the ALLOCATIONS of the
 strategies and the TRADES, every strategy's round trips (engine/results/trips.py). Series are each
 strategy id in config order, then 'portfolio' (the account: the sum of the strategies) and
 'buy_and_hold' (the portfolio's capital invested at each symbol's first mark in equal parts, held
-to the end, no fees).
+to the end, no fees), each in its currency; an owner in several currencies is reported per
+currency and, where they all convert, in USDT (engine/results/series.py).
 """
 
 from __future__ import annotations
@@ -25,13 +26,22 @@ import pyarrow.compute as pc
 
 from engine.model.errors import ConfigError
 from engine.model.time import NS_PER_MIN
-from engine.results.ledger import LedgerArrays, ledger_arrays, sample_cumsum
-from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS
+from engine.results.ledger import FloatArray, LedgerArrays, ledger_arrays, sample_cumsum
+from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS, SKIPPED
+from engine.results.series import (
+    BUY_AND_HOLD,
+    PORTFOLIO,
+    Rates,
+    currency_mask,
+    default_currencies,
+    plan_series,
+    strategy_currencies,
+    symbol_currency,
+    usdt_curve,
+)
 from engine.results.stats import compute_stats
 from engine.results.trips import trades_table
 
-PORTFOLIO = "portfolio"
-BUY_AND_HOLD = "buy_and_hold"
 RESERVED_SERIES = (PORTFOLIO, BUY_AND_HOLD)
 BUY_AND_HOLD_NOTE = (
     "buy_and_hold: the portfolio's capital invested at the first mark, in equal parts across the "
@@ -56,11 +66,13 @@ class BacktestResult:
     stats: pa.Table
     allocations: pa.Table
     trades: pa.Table
+    skipped: pa.Table
 
     @property
     def series(self) -> list[str]:
-        """Series names in report order: strategies (config order), portfolio, buy_and_hold."""
-        return series_order(self.config)
+        """Series names in report order: strategies (config order), portfolio, buy_and_hold (per
+        currency where they span several)."""
+        return [str(name) for name in self.stats.column("series").to_pylist()]
 
 
 def strategy_capital(config: Mapping[str, Any]) -> dict[str, float]:
@@ -82,11 +94,6 @@ def strategy_capital(config: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def series_order(config: Mapping[str, Any]) -> list[str]:
-    """Strategy ids in config order, then 'portfolio', then 'buy_and_hold'."""
-    return [*strategy_capital(config), PORTFOLIO, BUY_AND_HOLD]
-
-
 def records_table(schema: pa.Schema, rows: Sequence[Mapping[str, Any]] = ()) -> pa.Table:
     """An Arrow table of a records schema from dicts (missing keys become nulls)."""
     return pa.Table.from_pylist(list(rows), schema=schema)
@@ -100,16 +107,27 @@ def conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
     return table.select(schema.names).cast(schema)
 
 
-def _mark_prices(marks: pa.Table) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """(minute grid, symbols, prices[symbol, minute]): last mark at or before each minute.
+def minute_grid(mark_ts: np.ndarray, ledger_ts: np.ndarray) -> np.ndarray:
+    """The equity grid: every minute boundary from the first mark to the last mark, or further to the
+    first boundary after the last ledger row (a funding payment after the last trade)."""
+    if mark_ts.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first, last = int(mark_ts.min()), int(mark_ts.max())
+    if ledger_ts.size:
+        last = max(last, (int(ledger_ts.max()) // NS_PER_MIN + 1) * NS_PER_MIN)
+    return first + NS_PER_MIN * np.arange(-(-(last - first) // NS_PER_MIN) + 1, dtype=np.int64)
 
-    Before a symbol's first mark its first mark is used (no position can exist before it).
+
+def _mark_prices(marks: pa.Table, ledger_ts: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(minute grid, symbols, prices[symbol, minute]): the last mark at or before each grid point.
+
+    A mark at g is the last price before g. Before a symbol's first mark its first mark is used (no
+    position can exist before it); after its last mark the last one carries.
     """
     ts = np.asarray(marks.column("ts").to_numpy(), dtype=np.int64)
+    grid = minute_grid(ts, ledger_ts)
     if ts.size == 0:
-        return np.zeros(0, dtype=np.int64), [], np.zeros((0, 0))
-    first, last = int(ts.min()), int(ts.max())
-    grid = first + NS_PER_MIN * np.arange(-(-(last - first) // NS_PER_MIN) + 1, dtype=np.int64)
+        return grid, [], np.zeros((0, 0))
     sym = np.asarray(marks.column("symbol").to_numpy(zero_copy_only=False), dtype=object)
     price = np.asarray(marks.column("price").to_numpy(), dtype=np.float64)
     symbols = sorted(set(sym.tolist()))
@@ -145,33 +163,56 @@ def _check_symbols(rows: LedgerArrays, capital: Mapping[str, float], symbols: li
         raise ValueError(f"ledger trades symbols {unmarked} that have no marks")
 
 
-def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float]) -> pa.Table:
-    """EQUITY rows at the end of every minute from the first to the last mark.
+def _part(owner: str, currency: str, capital: float, rows: LedgerArrays, grid: np.ndarray, symbols: list[str],
+          prices: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+    """(equity, positions[symbol, minute]) of one owner in one currency."""
+    if owner == BUY_AND_HOLD:
+        held = [j for j, sym in enumerate(symbols) if symbol_currency(sym) == currency]
+        positions = np.zeros((len(symbols), grid.size))
+        if held:
+            positions[held] = ((capital / len(held)) / prices[held, 0])[:, None]
+            return (positions * prices).sum(axis=0), positions
+        return np.full(grid.size, capital), positions
+    mine = rows if owner == PORTFOLIO else rows.where(rows.strategy_id == owner)
+    return _value(mine.where(currency_mask(mine.symbol, (currency,))), capital, grid, symbols, prices)
 
-    Per strategy s: capital_s + its cash flows with ts <= t + sum over symbols of position_s(t) *
-    mark(symbol, t), minutes without a trade carrying the previous mark. 'portfolio' does the same
-    on the whole account with the summed capital; 'buy_and_hold' invests that capital in equal
-    parts at each symbol's first mark. `position` is filled for single-symbol runs, else NaN.
+
+def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float],
+                  currencies: Mapping[str, str] | None = None, rates: Rates | None = None) -> pa.Table:
+    """EQUITY rows at every grid point g (`minute_grid`: the first mark to the last mark or ledger row).
+
+    Per strategy s: capital_s + its cash flows with ts < g + sum over symbols of position_s(g) *
+    mark(symbol, g), the position also from the rows with ts < g and the mark the last price before
+    g (minutes without a trade carry the previous mark). 'portfolio' does the same on the whole
+    account with the summed capital; 'buy_and_hold' invests that capital in equal parts at each
+    symbol's first mark. Each in its currency: `currencies` gives each strategy's (default: the one
+    currency of the symbols), the series and the USDT totals are `plan_series`'s, converted at
+    `rates`. `position` is filled for single-symbol runs, else NaN.
     """
-    grid, symbols, prices = _mark_prices(marks)
     rows = ledger_arrays(ledger)
+    grid, symbols, prices = _mark_prices(marks, rows.ts)
     _check_symbols(rows, capital, symbols)
-    total = float(sum(capital.values()))
-    curves: list[tuple[str, np.ndarray, np.ndarray]] = []
-    for sid, cap in capital.items():
-        curves.append((sid, *_value(rows.where(rows.strategy_id == sid), cap, grid, symbols, prices)))
-    curves.append((PORTFOLIO, *_value(rows, total, grid, symbols, prices)))
-    hold_qty = (total / len(symbols)) / prices[:, 0] if symbols else np.zeros(0)
-    hold_pos = np.repeat(hold_qty[:, None], grid.size, axis=1)
-    curves.append((BUY_AND_HOLD, (hold_pos * prices).sum(axis=0), hold_pos))
+    rates = rates or Rates()
+    currencies = currencies or default_currencies(list(capital), [*symbols, *set(rows.symbol.tolist())])
     single = len(symbols) == 1
+    curves: list[tuple[str, FloatArray, FloatArray]] = []
+    for s in plan_series(capital, currencies, rows, rates, grid):
+        parts = [_part(s.owner, c, cap, rows, grid, symbols, prices) for c, cap in zip(s.parts, s.part_capital,
+                                                                                       strict=True)]
+        if s.converted:
+            _cap, eq = usdt_curve([(cap, part[0], rates.at(c, grid))
+                                   for c, cap, part in zip(s.parts, s.part_capital, parts, strict=True)])
+            curves.append((s.name, eq, np.full(grid.size, np.nan)))
+        else:
+            eq, positions = parts[0]
+            curves.append((s.name, eq, positions[0] if single else np.full(grid.size, np.nan)))
     n = grid.size
     return pa.table(
         {
             "ts": np.tile(grid, len(curves)),
             "series": pa.array([name for name, _, _ in curves for _ in range(n)], pa.string()),
             "equity": np.concatenate([eq for _, eq, _ in curves]) if curves else np.zeros(0),
-            "position": np.concatenate([pos[0] if single else np.full(n, np.nan) for _, _, pos in curves]),
+            "position": np.concatenate([pos for _, _, pos in curves]) if curves else np.zeros(0),
         },
         schema=EQUITY,
     )
@@ -187,21 +228,27 @@ def build_result(
     ledger: pa.Table,
     marks: pa.Table,
     created_ns: int | None = None,
-    conversion: pa.Table | None = None,
+    conversion: pa.Table | Mapping[str, pa.Table] | None = None,
+    skipped: pa.Table | None = None,
 ) -> BacktestResult:
     """Derive equity and stats from a run's records and bundle them (created now by default).
 
-    `conversion` (ts, price: minute marks of QUOTE/USDT) converts PnL to USDT when the quote
-    currency (config["quote"]) is not USDT.
+    `conversion` gives, per currency, minute marks (ts, price) of CURRENCY/USDT; a single table is
+    that of the quote currency (config["quote"]). A series in a currency with a conversion gets its
+    PnL in USDT; an owner in several currencies that all convert gets a USDT total.
     """
     capital = strategy_capital(config)
+    currencies = strategy_currencies(config, list(capital))
+    if isinstance(conversion, pa.Table):
+        conversion = {str(config.get("quote", "USDT")): conversion}
+    rates = Rates(conversion)
     fills = conform(fills, FILLS, "fills")
     ledger = conform(ledger, LEDGER, "ledger")
     ledger = ledger.set_column(
         LEDGER.get_field_index("fill_seq"), "fill_seq", pc.fill_null(ledger.column("fill_seq"), -1)
     )
     marks = conform(marks, MARKS, "marks")
-    equity = equity_curves(ledger, marks, capital)
+    equity = equity_curves(ledger, marks, capital, currencies, rates)
     return BacktestResult(
         run_id=run_id,
         config=config,
@@ -213,9 +260,10 @@ def build_result(
         ledger=ledger,
         marks=marks,
         equity=equity,
-        stats=with_usdt_pnl(compute_stats(equity, ledger, fills, capital), equity, config, conversion),
+        stats=compute_stats(equity, ledger, fills, capital, currencies, rates),
         allocations=allocations_table(ledger),
         trades=trades_table(ledger, marks, list(capital)),
+        skipped=SKIPPED.empty_table() if skipped is None else conform(skipped, SKIPPED, "skipped"),
     )
 
 
@@ -223,29 +271,6 @@ def allocations_table(ledger: pa.Table) -> pa.Table:
     """ALLOCATIONS: the ledger rows booked at a venue fill (fill_seq >= 0), in ledger order."""
     rows = ledger.filter(pc.greater_equal(ledger.column("fill_seq"), 0))
     return rows.select(ALLOCATIONS.names).cast(ALLOCATIONS)
-
-
-def with_usdt_pnl(
-    stats: pa.Table, equity: pa.Table, config: Mapping[str, Any], conversion: pa.Table | None
-) -> pa.Table:
-    """Fill stats' pnl_usdt: pnl itself for USDT quotes, else each minute's PnL at that minute's rate."""
-    column = stats.schema.get_field_index("pnl_usdt")
-    if config.get("quote", "USDT") == "USDT":
-        return stats.set_column(column, "pnl_usdt", stats.column("pnl").cast(pa.float64()))
-    if conversion is None or conversion.num_rows == 0:
-        return stats
-    conv_ts = np.asarray(conversion.column("ts").to_numpy(), dtype=np.int64)
-    conv_px = np.asarray(conversion.column("price").to_numpy(), dtype=np.float64)
-    series = np.asarray(equity.column("series").to_numpy(zero_copy_only=False), dtype=object)
-    values = []
-    for name, capital in zip(stats.column("series").to_pylist(), stats.column("capital").to_pylist(), strict=True):
-        mask = series == name
-        ts = np.asarray(equity.column("ts").to_numpy(), dtype=np.int64)[mask]
-        eq = np.asarray(equity.column("equity").to_numpy(), dtype=np.float64)[mask]
-        idx = np.maximum(np.searchsorted(conv_ts, ts, side="right") - 1, 0)
-        steps = np.diff(np.concatenate([[capital], eq]))
-        values.append(float(np.sum(steps * conv_px[idx])) if ts.size else math.nan)
-    return stats.set_column(column, "pnl_usdt", pa.array(values, pa.float64()))
 
 
 def new_run_id(config: Mapping[str, Any], created_ns: int) -> str:

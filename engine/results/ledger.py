@@ -50,9 +50,13 @@ def ledger_arrays(ledger: pa.Table) -> LedgerArrays:
 
 
 def sample_cumsum(ts: np.ndarray, values: np.ndarray, grid: np.ndarray) -> FloatArray:
-    """Running sum of `values` (rows sorted by `ts`) over rows with ts <= each grid time."""
+    """Running sum of `values` (rows sorted by `ts`) over rows with ts < each grid time.
+
+    Strictly before: a row at exactly a minute boundary g happened after the last price before g,
+    so it counts from the next grid point on (README "How money is counted").
+    """
     csum = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
-    return np.asarray(csum[np.searchsorted(ts, grid, side="right")])
+    return np.asarray(csum[np.searchsorted(ts, grid, side="left")])
 
 
 def flat_tolerance(qty: FloatArray) -> float:

@@ -78,8 +78,24 @@ ALLOCATIONS = pa.schema(
     ]
 )
 
-# The last trade price of each symbol at the end of each minute that has one (returns are per
-# minute, marked at the last trade). `ts` is the minute's end.
+# Targets and orders the engine did not act on in full (README "How money is counted"), each
+# recorded once per change: a target below one lot, a netted order below one lot, the minimum size
+# or the minimum notional, a short target cut on spot because the account cannot go below zero.
+SKIPPED = pa.schema(
+    [
+        ("ts", pa.int64()),
+        ("strategy_id", pa.string()),  # for an order: the strategies with a gap, comma-separated
+        ("symbol", pa.string()),
+        ("kind", pa.string()),  # target | order | spot_short
+        ("asked", pa.float64()),  # signed base currency: the target asked, or the size not ordered
+        ("kept", pa.float64()),  # the target kept (0 for an order not sent)
+        ("reason", pa.string()),
+    ]
+)
+
+# The price each symbol is marked at, at the end of each minute that has one: the last trade
+# before `ts` (the minute's end), or for a perpetual the close of the 1-minute mark bar ending at
+# `ts` where the lake has mark bars (config["marks"] says which; README "How money is counted").
 MARKS = pa.schema([("ts", pa.int64()), ("symbol", pa.string()), ("price", pa.float64())])
 
 EQUITY = pa.schema(

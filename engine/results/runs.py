@@ -6,7 +6,7 @@ one transaction, and closes it; while another process holds the file, it retries
 for up to `LOCK_TIMEOUT_S`.
 
 Tables: `runs` (one row per run) and `run_orders`, `run_fills`, `run_ledger`, `run_marks`,
-`run_equity`, `run_stats`, `run_allocations`, `run_trades`: the records' columns
+`run_equity`, `run_stats`, `run_allocations`, `run_trades`, `run_skipped`: the records' columns
 (engine/results/records.py, stats.py, trips.py) plus `run_id` and `row_idx` (the row's place in
 its table, so a loaded run is the saved one).
 
@@ -34,7 +34,7 @@ import pyarrow as pa
 from engine.model.errors import UserError
 from engine.results.build import BacktestResult
 from engine.results.provenance import config_hash
-from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS
+from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS, SKIPPED
 from engine.results.stats import STATS
 from engine.results.summary import describe
 from engine.results.trips import TRADES
@@ -50,6 +50,7 @@ RECORD_TABLES: dict[str, pa.Schema] = {
     "stats": STATS,
     "allocations": ALLOCATIONS,
     "trades": TRADES,
+    "skipped": SKIPPED,
 }
 EXPORT_FORMATS = ("parquet", "html")
 _DUCK_TYPES = {

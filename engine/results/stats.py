@@ -2,9 +2,10 @@
 
 Fixed definitions (the README quotes them). NaN means undefined; tables print it as '-'.
 
-- Equity is in quote currency at the end of every minute from the first to the last mark, marked
-  at the last trade price (see `engine.results.equity_curves`). Write e_0 = capital (before the
-  first minute) and e_1 .. e_n for the n minutes.
+- Equity is in the series' currency at every minute boundary of the grid, as README "How money is
+  counted" says (see `engine.results.build.equity_curves`; the series per currency:
+  engine/results/series.py). Write e_0 = capital (before the first minute) and e_1 .. e_n for the
+  n minutes.
 - pnl = e_n - capital; total return = pnl / capital.
 - Returns per minute: r_k = e_k / e_(k-1) - 1 for k = 1 .. n (the first one starts at capital).
 - CAGR = (e_n / capital) ** (525,600 / n) - 1; NaN when n < 43,200 (30 days) or e_n <= 0.
@@ -39,6 +40,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.results.ledger import FloatArray, LedgerArrays, flat_tolerance, ledger_arrays, sample_cumsum
+from engine.results.series import (
+    BUY_AND_HOLD,
+    PORTFOLIO,
+    Rates,
+    Series,
+    convert_rows,
+    currency_mask,
+    default_currencies,
+    plan_series,
+    symbol_currency,
+    usdt_curve,
+)
 from engine.results.trips import Trips, concat_trips, empty_trips, symbol_trips
 
 MINUTES_PER_YEAR = 525_600
@@ -71,9 +84,10 @@ STATS = pa.schema(
         ("avg_trip_duration_s", pa.float64()),
         ("longest_trip_duration_s", pa.float64()),
         ("minutes", pa.int64()),
-        # pnl in USDT when the quote currency is not USDT and the lake has a conversion series
-        # (each minute's PnL converted at that minute's rate); equal to pnl for USDT quotes.
+        # pnl in USDT when the series' currency is not USDT and the lake has a conversion series
+        # (each minute's PnL converted at that minute's rate); equal to pnl in USDT.
         ("pnl_usdt", pa.float64()),
+        ("currency", pa.string()),  # the series' amounts: its symbols' quote (settle) currency
     ]
 )
 
@@ -231,35 +245,64 @@ def _curve(equity: pa.Table, series: str) -> tuple[np.ndarray, FloatArray]:
     return ts[order], np.asarray(rows.column("equity").to_numpy(), dtype=np.float64)[order]
 
 
+def _venue(account: SeriesInputs, fills: pa.Table, s: Series, rates: Rates) -> SeriesInputs:
+    """The account's inputs with the venue's figures: its fills in the series' currencies (in USDT
+    at each fill's minute when the series converts)."""
+    symbol = np.asarray(fills.column("symbol").to_numpy(zero_copy_only=False), dtype=object)
+    mine = currency_mask(symbol, s.parts)
+    ts = np.asarray(fills.column("ts").to_numpy(), dtype=np.int64)[mine]
+    size, price, fee = (np.asarray(fills.column(c).to_numpy(), dtype=np.float64)[mine]
+                        for c in ("size", "price", "fee"))
+    rate = np.ones(ts.size)
+    if s.converted:
+        for sym in set(symbol[mine].tolist()):
+            at = symbol[mine] == sym
+            rate[at] = rates.after(symbol_currency(sym), ts[at])
+    return replace(account, notional=float(np.sum(np.abs(size * price) * rate)), fees=float(np.sum(fee * rate)),
+                   fills=int(ts.size))
+
+
+def _pnl_usdt(s: Series, equity: FloatArray, grid: np.ndarray, rates: Rates) -> float | None:
+    """The series' PnL in USDT: each minute's change at that minute's rate (None without a rate)."""
+    if not rates.has(s.currency):
+        return None
+    if equity.size == 0:
+        return NAN
+    capital, usdt = usdt_curve([(s.capital, equity, rates.at(s.currency, grid))])
+    return float(usdt[-1] - capital)
+
+
 def compute_stats(
-    equity: pa.Table, ledger: pa.Table, fills: pa.Table, capital: Mapping[str, float]
+    equity: pa.Table, ledger: pa.Table, fills: pa.Table, capital: Mapping[str, float],
+    currencies: Mapping[str, str] | None = None, rates: Rates | None = None,
 ) -> pa.Table:
-    """STATS rows for each strategy (in `capital` order), 'portfolio' and 'buy_and_hold'."""
+    """STATS rows of `plan_series`'s series: each strategy (in `capital` order), 'portfolio' and
+    'buy_and_hold', per currency (`currencies`: each strategy's, default the one of the symbols)."""
     rows = ledger_arrays(ledger)
-    grid, port_eq = _curve(equity, "portfolio")
+    grid = np.unique(np.asarray(equity.column("ts").to_numpy(), dtype=np.int64))
+    rates = rates or Rates()
+    fill_symbols = fills.column("symbol").to_pylist()
+    currencies = currencies or default_currencies(list(capital), [*set(rows.symbol.tolist()), *set(fill_symbols)])
     out = []
-    for sid, cap in capital.items():
-        _, eq = _curve(equity, sid)
-        out.append(series_stats(_sub_ledger_inputs(sid, cap, rows.where(rows.strategy_id == sid), grid, eq)))
-    total = float(sum(capital.values()))
-    account = _sub_ledger_inputs("portfolio", total, rows, grid, port_eq)
-    size = np.asarray(fills.column("size").to_numpy(), dtype=np.float64)
-    price = np.asarray(fills.column("price").to_numpy(), dtype=np.float64)
-    venue_fees = float(np.sum(np.asarray(fills.column("fee").to_numpy(), dtype=np.float64)))
-    venue = replace(
-        account, notional=float(np.sum(np.abs(size * price))), fees=venue_fees, fills=fills.num_rows
-    )
-    out.append(series_stats(venue))
-    out.append(_buy_and_hold_stats(equity, total))
+    for s in plan_series(capital, currencies, rows, rates, grid):
+        _, eq = _curve(equity, s.name)
+        if s.owner == BUY_AND_HOLD:
+            row = _buy_and_hold_stats(s.name, eq, s.capital)
+        else:
+            mine = rows if s.owner == PORTFOLIO else rows.where(rows.strategy_id == s.owner)
+            mine = mine.where(currency_mask(mine.symbol, s.parts))
+            inputs = _sub_ledger_inputs(s.name, s.capital, convert_rows(mine, rates) if s.converted else mine,
+                                        grid, eq)
+            row = series_stats(_venue(inputs, fills, s, rates) if s.owner == PORTFOLIO else inputs)
+        out.append({**row, "currency": s.currency, "pnl_usdt": _pnl_usdt(s, eq, grid, rates)})
     return pa.Table.from_pylist(out, schema=STATS)
 
 
-def _buy_and_hold_stats(equity: pa.Table, capital: float) -> dict[str, float | int | str]:
-    _, eq = _curve(equity, "buy_and_hold")
+def _buy_and_hold_stats(name: str, eq: FloatArray, capital: float) -> dict[str, float | int | str]:
     held = eq.size > 0
     return series_stats(
         SeriesInputs(
-            series="buy_and_hold",
+            series=name,
             capital=capital,
             equity=eq,
             exposure=1.0 if held else 0.0,

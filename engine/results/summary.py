@@ -49,9 +49,11 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("longest trip", "longest_trip_duration_s", "duration", False),
 )
 PNL_USDT = Column("pnl USDT", "pnl_usdt", "money")
+CURRENCY = Column("currency", "currency", "text")
 # Dropped in this order when the default table is wider than the width.
 DROP_ORDER = (
-    "sortino", "fills", "exposure %", "fees", "win %", "trips", "max dd %", "pnl USDT", "sharpe", "return %"
+    "sortino", "fills", "exposure %", "fees", "win %", "trips", "max dd %", "pnl USDT", "sharpe", "return %",
+    "currency",
 )
 
 
@@ -73,6 +75,8 @@ def format_cell(value: Any, kind: str) -> str:
     """A stats value as the summary shows it: 2 decimals, percentages scaled, '-' for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if kind == "text":
+        return str(value)
     if kind == "int":
         return str(int(value))
     if kind == "duration":
@@ -86,8 +90,12 @@ def summary_columns(result: BacktestResult, wide: bool = True) -> list[Column]:
     """The columns of the stats table: every figure (`wide`) or the default ones."""
     columns = [c for c in SUMMARY_COLUMNS if wide or c.default]
     quote = result.config.get("quote", "USDT")
-    if quote != "USDT" and any(row.get("pnl_usdt") is not None for row in result.stats.to_pylist()):
+    stats = result.stats.to_pylist()
+    currencies = {row.get("currency") or quote for row in stats}
+    if currencies != {"USDT"} and any(row.get("pnl_usdt") is not None for row in stats):
         columns.insert(1, PNL_USDT)
+    if len(currencies) > 1:  # several currencies: say which each row is in
+        columns.insert(0, CURRENCY)
     return columns
 
 
@@ -123,12 +131,28 @@ def header_parts(config: Mapping[str, Any]) -> list[str]:
         f"latency {latency_text}",
     ]
     quote = config.get("quote", "USDT")
-    if quote != "USDT":
-        conv = config.get("usdt_conversion")
+    conv = config.get("usdt_conversion")
+    if quote == "mixed":
+        names = ", ".join(str(c) for c in config.get("currencies") or [])
+        parts.append(f"amounts per currency ({names})" + (f", USDT via {conv}" if conv else ""))
+    elif quote != "USDT":
         parts.append(f"pnl in {quote}" + (f", USDT via {conv}" if conv else ", no USDT conversion series"))
+    marks = config.get("marks")
+    if isinstance(marks, Mapping) and marks:
+        parts.append(marks_text(marks))
     if config.get("venue") == "synthetic":
         parts.insert(0, "SYNTHETIC DATA")
     return parts
+
+
+def marks_text(marks: Mapping[str, Any]) -> str:
+    """What the equity is marked at: 'marks: mark bars', or per source when the symbols differ."""
+    by_source: dict[str, list[str]] = {}
+    for symbol, source in marks.items():
+        by_source.setdefault(str(source), []).append(str(symbol))
+    if len(by_source) == 1:
+        return f"marks: {next(iter(by_source))}"
+    return "marks: " + ", ".join(f"{source} ({', '.join(symbols)})" for source, symbols in by_source.items())
 
 
 def header_line(config: Mapping[str, Any]) -> str:
@@ -168,13 +192,15 @@ def summary_table(result: BacktestResult, wide: bool = False) -> str:
     series names cut, when they do not fit). `wide`: every figure, lines as long as needed.
     """
     headers, rows = summary_rows(result, wide)
+    hold = BUY_AND_HOLD_NOTE + ("; per currency, each currency's capital across its own symbols"
+                                if result.config.get("quote") == "mixed" else "")
     if wide:
-        top, note, hidden = [header_line(result.config)], [BUY_AND_HOLD_NOTE], []
+        top, note, hidden = [header_line(result.config)], [hold], []
     else:
         headers, rows, _ = fit(headers, rows, WIDTH, DROP_ORDER, "series")
         top = wrap_parts(header_parts(result.config), WIDTH)
-        note = wrap(BUY_AND_HOLD_NOTE, WIDTH, indent="  ")
+        note = wrap(hold, WIDTH, indent="  ")
         hidden = [c.header for c in summary_columns(result, True) if c.header not in headers]
-    table = render(headers, rows)
+    table = render(headers, rows, (CURRENCY.header,))
     rule = "-" * max(len(line) for line in table)
     return "\n".join([*top, rule, table[0], rule, *table[1:], rule, *note, *hidden_note(hidden)]) + "\n"

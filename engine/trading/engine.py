@@ -29,10 +29,11 @@ from engine.model.events import (
 from engine.model.types import Instrument, Side
 from engine.trading.context import StrategyContext
 from engine.trading.execution import Immediate
+from engine.trading.money import Money
 from engine.trading.oms import OrderManager
 from engine.trading.portfolio import PortfolioManager
 from engine.trading.ports import Clock, PriceSource, Venue
-from engine.trading.recorder import Recorder
+from engine.trading.recorder import Recorder, Skip
 from engine.trading.risk import RiskEngine, RiskLimits, RiskState
 from engine.trading.strategy import Strategy
 
@@ -47,7 +48,7 @@ class EngineConfig:
     account: str = "main"
     client_prefix: str = "ob"
     limits: RiskLimits = field(default_factory=RiskLimits)
-    capital: float = 10_000.0  # quote currency the account starts with (margin and spot checks)
+    capital: float = 10_000.0  # the account's; risk counts the strategies' capitals per currency (money.py)
     warn_leverage: float = 1.5  # warn once when gross exposure passes this multiple of equity
 
 
@@ -67,6 +68,10 @@ class TradingEngine:
         self.prices = prices
         self.bus = EventBus()
         self.portfolio = PortfolioManager(config.account)
+        self.money = Money(self.instruments, self.portfolio, prices)
+        for symbol, inst in self.instruments.items():
+            if not inst.is_perp:
+                self.portfolio.long_only(symbol)
         self.risk = RiskEngine(config.limits, self.instruments)
         self.oms = OrderManager()
         self.execution = Immediate()
@@ -101,6 +106,7 @@ class TradingEngine:
             raise ValueError(f"strategy id {strategy_id!r} is used twice")
         self.strategies[strategy_id] = strategy
         self.capitals[strategy_id] = self.config.capital if capital is None else capital
+        self.money.add_capital(symbol, self.capitals[strategy_id])
         self.portfolio.register(strategy_id)
         ctx = StrategyContext(self, strategy_id, symbol)
         self.contexts[strategy_id] = ctx
@@ -137,9 +143,20 @@ class TradingEngine:
 
     # -- strategy-facing --------------------------------------------------------------------
     def signal(self, strategy_id: str, symbol: str, target: float) -> None:
-        """A strategy's new target position, in whole lots of the symbol (rounded toward zero)."""
+        """A strategy's new target position, in whole lots of the symbol (rounded toward zero).
+
+        A target below one lot is recorded (once per change) in the recorder's `skipped`.
+        """
         inst = self.instruments.get(symbol)
-        target = inst.round_size(target) if inst is not None else float(target)
+        asked = float(target)
+        target = inst.round_size(target) if inst is not None else asked
+        if target == 0.0 and asked != 0.0 and inst is not None and self.trading:
+            lot = inst.lot_size * inst.contract_value
+            self.recorder.skip(Skip(self.clock.ts, strategy_id, symbol, "target", asked, 0.0,
+                                    f"{abs(asked):g} {inst.base} is below one lot of {lot:g} {inst.base}"),
+                               f"{strategy_id}@{symbol}")
+        elif self.recorder.skipping:  # a target acted on again: its next skip is a change
+            self.recorder.unskip("target", f"{strategy_id}@{symbol}")
         self.bus.publish(Signal(strategy_id, symbol, target, self.clock.ts))
 
     def submit_own(
@@ -187,10 +204,18 @@ class TradingEngine:
 
     def _reconcile(self, symbol: str) -> None:
         working = self.oms.open_orders(symbol=symbol, strategy_id="")
+        inst = self.instruments[symbol]
+        if not inst.is_perp:
+            self._record_shortfalls(symbol, inst.base)
         gap = self.portfolio.gap(symbol)
         price = self.prices.last_price(symbol)
-        plan = self.execution.plan(self.instruments[symbol], gap, working, price)
+        plan = self.execution.plan(inst, gap, working, price)
         ts = self.clock.ts
+        if plan.skipped:
+            who = ",".join(sid for sid, g in self.portfolio.gaps(symbol).items() if abs(g) > 1e-12)
+            self.recorder.skip(Skip(ts, who, symbol, "order", plan.skipped, 0.0, plan.reason), symbol)
+        elif self.recorder.skipping:
+            self.recorder.unskip("order", symbol)
         for cid in plan.cancel:
             self.bus.publish(CancelOrder(cid, symbol, ts))
         if plan.side is not None:
@@ -198,9 +223,25 @@ class TradingEngine:
         elif not working and not plan.cancel and math.isfinite(price):
             self.recorder.allocations(self.portfolio.cross(symbol, price, ts))
 
+    def _record_shortfalls(self, symbol: str, base: str) -> None:
+        """Record once each short target cut on a spot symbol (the account cannot go below zero)."""
+        kept = self.portfolio.kept_targets(symbol)
+        asked = {sid: self.portfolio.target(sid, symbol) or 0.0 for sid in kept}
+        net, longs = math.fsum(asked.values()), math.fsum(t for t in asked.values() if t > 0)
+        for sid, k in kept.items():
+            if k == asked[sid]:
+                if self.recorder.skipping:
+                    self.recorder.unskip("spot_short", f"{sid}@{symbol}")
+                continue
+            reason = (f"spot: the account cannot hold less than zero {base}; the targets sum to {net:g}, "
+                      f"so the shorts share the longs' {longs:g} pro rata")
+            self.recorder.skip(Skip(self.clock.ts, sid, symbol, "spot_short", asked[sid], k, reason),
+                               f"{sid}@{symbol}")
+
     def _on_submit(self, cmd: SubmitOrder) -> None:
         self.recorder.order_decided(cmd.client_id, self.clock.seq)
-        decision = self.risk.check(cmd, self._risk_state(cmd.symbol))
+        state = self._risk_state(cmd)
+        decision = self.risk.check(cmd, state)
         if decision.accepted and decision.size != cmd.size:
             cmd = msgspec.structs.replace(cmd, size=decision.size)
         self.oms.submit(cmd)
@@ -208,6 +249,8 @@ class TradingEngine:
             self.bus.publish(OrderUpdate(cmd.client_id, cmd.symbol, OrderStatus.REJECTED, cmd.ts,
                                          reason=f"risk: {decision.reason}"))
             return
+        if not math.isfinite(cmd.price) and self.money.spot_buy(cmd):
+            self.money.reserve(cmd.client_id, state.price)
         assert self.venue is not None, "no venue attached"
         self.venue.submit(cmd)
 
@@ -225,6 +268,8 @@ class TradingEngine:
         if applied.ignored:  # a resend after a reconnect: nothing new to book
             return
         order, fill = applied.order, applied.fill
+        if not order.is_open:
+            self.money.release(order.client_id)
         if fill is not None:
             self.recorder.fill(fill, order.strategy_id, self.clock.seq)
             self.recorder.allocations(self.portfolio.allocate_fill(fill, owner=order.strategy_id))
@@ -246,16 +291,23 @@ class TradingEngine:
         return status is OrderStatus.FILLED and abs(self.portfolio.gap(symbol)) > 1e-12
 
     # -- state ----------------------------------------------------------------------------------
-    def _risk_state(self, symbol: str) -> RiskState:
+    def _risk_state(self, cmd: SubmitOrder) -> RiskState:
+        symbol = cmd.symbol
         price = self.prices.last_price(symbol)
         open_orders = self.oms.open_orders(symbol=symbol)
+        currency = self.money.currency(symbol)
+        cash, reserved = math.inf, 0.0
+        if self.money.spot_buy(cmd):
+            cash, reserved = self.money.cash(currency), self.money.reserved(currency, self.oms.open_orders())
         return RiskState(
             position=self.portfolio.position(symbol),
             price=price,
-            equity=self.equity(),
+            equity=self.money.equity(currency),
             ts=self.clock.ts,
             open_buy=sum(o.remaining for o in open_orders if o.side is Side.BUY),
             open_sell=sum(o.remaining for o in open_orders if o.side is Side.SELL),
+            cash=cash,
+            reserved=reserved,
         )
 
     def equity(self) -> float:

@@ -12,12 +12,17 @@ from engine.trading.oms import Order
 
 
 class Plan(msgspec.Struct, frozen=True, gc=False):
-    """What to do for one symbol: cancel these working orders, then (maybe) send one order."""
+    """What to do for one symbol: cancel these working orders, then (maybe) send one order.
+
+    `skipped` is the signed size left unordered because it is below one lot, the minimum size or
+    the minimum notional (`reason` says which); 0.0 when nothing was skipped.
+    """
 
     cancel: tuple[str, ...] = ()
     side: Side | None = None
     size: float = 0.0
     reason: str = ""
+    skipped: float = 0.0
 
 
 class Immediate:
@@ -36,11 +41,15 @@ class Immediate:
             wrong_way = any(int(o.side) * gap <= 0 for o in working)
             if wrong_way or abs(pending) > abs(gap) + 1e-12:
                 return Plan(cancel=tuple(o.client_id for o in working), reason="targets moved")
-        needed = inst.round_size(gap - pending)
+        rest = gap - pending
+        needed = inst.round_size(rest)
         if needed == 0:
-            return Plan(reason="below one lot")
+            if abs(rest) <= 1e-12:
+                return Plan()
+            lot = inst.lot_size * inst.contract_value
+            return Plan(reason=f"{abs(rest):g} {inst.base} is below one lot of {lot:g} {inst.base}", skipped=rest)
         ref = price if math.isfinite(price) else 0.0
         err = inst.size_error(needed, ref) if ref > 0 else None
         if err:
-            return Plan(reason=err)
+            return Plan(reason=err, skipped=needed)
         return Plan(side=Side.of(needed), size=abs(needed))

@@ -18,6 +18,10 @@ position_i of each netting strategy:
     "with" strategies; the next gap corrects it.
   - With no "with" strategy, the whole fill and fee go to the netting strategy whose target lies
     furthest in the fill's direction (the first registered one on a tie).
+
+On a long-only symbol (spot) the account never holds less than zero. When the targets sum to less
+than zero the gaps are taken to the kept targets instead: the longs keep theirs, and the shorts
+share the longs' total pro rata to their targets (`kept_targets`), so the account goes flat.
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ class PortfolioManager:
         self._ledgers: dict[tuple[str, str], SubLedger] = {}
         self._accounts: dict[str, SubLedger] = {}
         self._targets: dict[str, dict[str, float]] = {}  # symbol -> netting strategy -> target
+        self._long_only: set[str] = set()
 
     # -- strategies and targets -----------------------------------------------------------
     def register(self, strategy_id: str) -> None:
@@ -114,6 +119,21 @@ class PortfolioManager:
         self._symbols.setdefault(symbol, None)
         self._targets.setdefault(symbol, {})[strategy_id] = float(target)
 
+    def long_only(self, symbol: str) -> None:
+        """The account can never hold less than zero of `symbol` (a spot symbol)."""
+        self._long_only.add(symbol)
+
+    def kept_targets(self, symbol: str) -> dict[str, float]:
+        """The targets the account works towards: as set, except on a long-only symbol whose targets
+        sum below zero, where the shorts share the longs' total pro rata and the account goes flat."""
+        targets = self._targets.get(symbol, {})
+        if symbol not in self._long_only or math.fsum(targets.values()) >= -_EPS:
+            return dict(targets)
+        longs = math.fsum(t for t in targets.values() if t > 0)
+        shorts = {sid: -t for sid, t in targets.items() if t < 0}
+        shares = _split(-longs, shorts) if longs > 0 else dict.fromkeys(shorts, 0.0)
+        return {sid: shares.get(sid, t) for sid, t in targets.items()}
+
     def target(self, strategy_id: str, symbol: str) -> float | None:
         """The strategy's target on `symbol`, or None if it never set one."""
         return self._targets.get(symbol, {}).get(strategy_id)
@@ -124,11 +144,17 @@ class PortfolioManager:
         if targets is not None and len(targets) == 1:  # the common case, on every order: no dict
             for sid, target in targets.items():
                 led = self._ledgers.get((sid, symbol))
+                if target < 0 and symbol in self._long_only:
+                    target = 0.0
                 return target - (led.position if led else 0.0)
         return math.fsum(self._gaps(symbol).values())
 
+    def gaps(self, symbol: str) -> dict[str, float]:
+        """Each netting strategy's kept target less its position on `symbol`."""
+        return self._gaps(symbol)
+
     def _gaps(self, symbol: str) -> dict[str, float]:
-        targets = self._targets.get(symbol, {})
+        targets = self.kept_targets(symbol) if symbol in self._long_only else self._targets.get(symbol, {})
         return {sid: t - self.strategy_position(sid, symbol) for sid, t in targets.items()}
 
     # -- reading ----------------------------------------------------------------------------

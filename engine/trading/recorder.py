@@ -9,11 +9,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from engine.model.events import Fill
 
 if TYPE_CHECKING:
     from engine.trading.oms import Order
     from engine.trading.portfolio import Allocation
+
+
+class Skip(msgspec.Struct, frozen=True, gc=False):
+    """A target or order the engine did not act on in full (engine/results/records.py SKIPPED)."""
+
+    ts: int
+    strategy_id: str  # the strategy; for an order, the strategies with a gap, comma-separated
+    symbol: str
+    kind: str  # "target" (below one lot) | "order" (below lot, minimum size or notional) | "spot_short"
+    asked: float  # signed base currency: the target asked, or the size not ordered
+    kept: float  # the target kept, or 0.0 for an order not sent
+    reason: str
 
 
 class Recorder:
@@ -29,6 +43,8 @@ class Recorder:
         self.fills: list[tuple[Fill, str, int]] = []
         self.ledger: list[Allocation] = []
         self.ledger_fill: list[int] = []
+        self.skipped: list[Skip] = []
+        self._last_skip: dict[tuple[str, str], Skip] = {}
         self._awaiting = -1
 
     def order_decided(self, client_id: str, seq: int) -> None:
@@ -46,6 +62,37 @@ class Recorder:
         self.ledger.extend(booked)
         self.ledger_fill.extend([self._awaiting] * len(booked))
         self._awaiting = -1
+
+    def skip(self, row: Skip, key: str) -> None:
+        """Record `row` unless the last one recorded under (kind, key) had the same strategies, asked and
+        kept amounts (once per change; a reason that only restates a moved price is no change)."""
+        last = self._last_skip.get((row.kind, key))
+        if last is not None and (last.strategy_id, last.asked, last.kept) == (row.strategy_id, row.asked, row.kept):
+            return
+        self._last_skip[(row.kind, key)] = row
+        self.skipped.append(row)
+
+    @property
+    def skipping(self) -> bool:
+        """Whether anything skipped is remembered (so that `unskip` has something to forget)."""
+        return bool(self._last_skip)
+
+    def unskip(self, kind: str, key: str) -> None:
+        """What was skipped under (kind, key) is acted on again: a new skip is a change."""
+        self._last_skip.pop((kind, key), None)
+
+    def skipped_columns(self) -> dict[str, list[Any]]:
+        """Every skipped target and order in order, as the columns of records.SKIPPED."""
+        rows = self.skipped
+        return {
+            "ts": [r.ts for r in rows],
+            "strategy_id": [r.strategy_id for r in rows],
+            "symbol": [r.symbol for r in rows],
+            "kind": [r.kind for r in rows],
+            "asked": [r.asked for r in rows],
+            "kept": [r.kept for r in rows],
+            "reason": [r.reason for r in rows],
+        }
 
     def _fill_owners(self) -> list[str]:
         """Per fill: its order's strategy, or the strategies it was allocated to, comma-separated."""

@@ -5,13 +5,16 @@ shrinks it for the checks after it:
   1. kill switch: every new order is rejected;
   2. unknown instrument, and a size that is not a positive finite number;
   3. order rate: at most `max_orders` accepted orders per `rate_window_ns` (by order.ts);
-  4. pause-entries and reduce-only: only what closes the position, counting open orders on the
-     order's side, so the position can never flip;
-  5. spot: no selling below zero holdings (holding minus open sells);
-  6. max position, 7. max notional, 8. perpetual margin: the position after the order, with the
+  4. pause-entries, reduce-only, and equity at or below zero (in the order's currency): only what
+     closes the position, counting open orders on the order's side, so the position can never flip;
+  5. spot sells: no selling below zero holdings (holding minus open sells);
+  6. spot buys: size x price (the limit, else the last trade) within the currency's cash less the
+     reservations of the open buys (README "How money is counted"); `cash_check = False` is a
+     deliberate fault for the tests that prove they catch its absence;
+  7. max position, 8. max notional, 9. perpetual margin: the position after the order, with the
      open orders on its side all filled, must stay within the limit; orders that reduce the
      position always pass these three;
-  9. a shrunk size is rounded down to whole lots and rejected if that is no valid order size.
+  10. a shrunk size is rounded down to whole lots and rejected if that is no valid order size.
 """
 
 from __future__ import annotations
@@ -54,10 +57,12 @@ class RiskState(msgspec.Struct, frozen=True, gc=False):
 
     position: float
     price: float
-    equity: float
+    equity: float  # the account's, in the currency the symbol is quoted (settled) in
     ts: int
     open_buy: float = 0.0  # working orders' remaining sizes on the symbol
     open_sell: float = 0.0
+    cash: float = math.inf  # spot buys: the account's cash in the quote currency ...
+    reserved: float = 0.0  # ... and what its open spot buys have reserved of it
 
 
 class RiskDecision(msgspec.Struct, frozen=True, gc=False):
@@ -84,10 +89,12 @@ class RiskEngine:
         self.instruments = dict(instruments)
         self.paused = False
         self.killed = False
+        self.cash_check = True
         self._accepted: deque[int] = deque()  # ts of accepted orders inside the rate window
         self._rules: tuple[tuple[Rule, Why], ...] = (
             (self._reduce_cap, self._reduce_why),
             (self._spot_cap, self._spot_why),
+            (self._cash_cap, self._cash_why),
             (self._position_cap, self._position_why),
             (self._notional_cap, self._notional_why),
             (self._margin_cap, self._margin_why),
@@ -119,7 +126,7 @@ class RiskEngine:
         if not (math.isfinite(order.size) and order.size > 0):
             raise _Rejected(f"order size {order.size!r} must be a positive number")
         self._check_rate(order.ts)
-        size, notes = order.size, []
+        size, notes, asked = order.size, [], order
         for rule, explain in self._rules:
             cap = rule(order, state, inst)
             if cap < size - _EPS:
@@ -128,8 +135,12 @@ class RiskEngine:
                     raise _Rejected(f"{why}: order of {size:g} {inst.base} rejected")
                 notes.append(f"{why}: order shrunk from {size:g} to {cap:g} {inst.base}")
                 size = cap
-        if size < order.size:
-            size = _valid_size(inst, size, order, state)
+                order = msgspec.structs.replace(order, size=size)  # the next rules see what is left
+        if size < asked.size:
+            try:
+                size = _valid_size(inst, size, asked, state)
+            except _Rejected as exc:  # say which limit shrunk it, and by how much
+                raise _Rejected("; ".join([*notes, str(exc)])) from None
         return size, notes
 
     def _check_rate(self, ts: int) -> None:
@@ -145,14 +156,15 @@ class RiskEngine:
     # Each cap returns the largest size its rule allows (inf when it does not apply); the reason
     # text is only built when the cap bites (formatting it for every order cost more than the check).
     def _reduce_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
-        if not (self.paused or order.reduce_only):
+        if not (self.paused or order.reduce_only or state.equity <= 0):
             return math.inf
         d, pos, open_same = _side(order, state)
         return max(0.0, -d * pos - open_same)
 
     def _reduce_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
         _, pos, open_same = _side(order, state)
-        mode = "paused (reduce only)" if self.paused else "reduce-only order"
+        mode = ("paused (reduce only)" if self.paused else "reduce-only order" if order.reduce_only else
+                f"equity {state.equity:g} {inst.settle} at or below zero (reduce only)")
         closable = self._reduce_cap(order, state, inst)
         return (f"{mode}: position {pos:g} {inst.base} with open {order.side.name.lower()}s "
                 f"{open_same:g} leaves {closable:g} to close")
@@ -166,6 +178,17 @@ class RiskEngine:
         cap = self._spot_cap(order, state, inst)
         return (f"spot holdings: {state.position:g} {inst.base} held, open sells {state.open_sell:g}, "
                 f"{cap:g} left to sell")
+
+    def _cash_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
+        if inst.is_perp or order.side is Side.SELL or not self.cash_check:
+            return math.inf
+        return max(0.0, state.cash - state.reserved) / _price(state, "spot cash", order)
+
+    def _cash_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
+        price = _price(state, "spot cash", order)
+        return (f"spot cash: {state.cash - state.reserved:,.2f} {inst.quote} free ({state.cash:,.2f} cash less "
+                f"{state.reserved:,.2f} reserved by open buys), the order costs {order.size * price:,.2f} "
+                f"{inst.quote} at {price:g}")
 
     def _position_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
         limit = self.limits.max_position
@@ -213,7 +236,10 @@ def _state_text(order: SubmitOrder, state: RiskState) -> str:
     return f"position {pos:g}, open {order.side.name.lower()}s {open_same:g}"
 
 
-def _price(state: RiskState, check: str) -> float:
+def _price(state: RiskState, check: str, order: SubmitOrder | None = None) -> float:
+    """The price a check values the order at: its limit when it has one (`order` given), else the last trade."""
+    if order is not None and math.isfinite(order.price) and order.price > 0:
+        return order.price
     if not (math.isfinite(state.price) and state.price > 0):
         raise _Rejected(f"{check} check needs a price, got {state.price!r}")
     return state.price

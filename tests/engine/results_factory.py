@@ -8,6 +8,7 @@ The scenario (ETH/USDT, two strategies, quote currency USDT), T0 = 2024-01-01 00
 - T0+90s   internal cross @ 101: a -0.5 (cf +50.5), b +0.5 (cf -50.5), no fee
 - T0+200s  venue fill 1: a sells 0.5 @ 102, fee 0.0255, cf +50.9745 (a is flat again)
 - T0+240s  funding: b pays 0.1 (cf -0.1)
+- T0+30s   skipped: b's target 0.0004 ETH is below one lot (nothing traded)
 
 Capital: a 1000, b 500 (portfolio 1500).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from engine.model.time import NS_PER_MIN, NS_PER_S
 from engine.results.build import BacktestResult, build_result, records_table
-from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
+from engine.results.records import FILLS, LEDGER, MARKS, ORDERS, SKIPPED
 
 T0 = 1_704_067_200 * NS_PER_S
 M = NS_PER_MIN
@@ -146,7 +147,9 @@ def scenario_tables() -> dict[str, Any]:
             },
         ],
     )
-    return {"orders": orders, "fills": fills, "ledger": ledger, "marks": marks}
+    skipped = records_table(SKIPPED, [{"ts": T0 + 30 * s, "strategy_id": "b", "symbol": SYMBOL, "kind": "target",
+                                       "asked": 0.0004, "kept": 0.0, "reason": "below one lot"}])
+    return {"orders": orders, "fills": fills, "ledger": ledger, "marks": marks, "skipped": skipped}
 
 
 def scenario_result(

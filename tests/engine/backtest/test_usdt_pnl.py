@@ -10,21 +10,24 @@ from engine.results.records import FILLS, LEDGER, MARKS, ORDERS
 from engine.results.summary import summary_table
 from tests.engine.results_factory import T0, M, ledger_row
 
-SYMBOL = "XRP/ETH"
+
+def _symbol(quote: str) -> str:
+    return f"XRP/{quote}"
 
 
 def _config(quote: str) -> dict[str, object]:
     return {
         "strategies": [{"id": "a", "name": "x", "params": {}, "capital": 10.0}],
-        "symbols": [SYMBOL], "start": T0, "end": T0 + 3 * M, "fill_model": "touch",
+        "symbols": [_symbol(quote)], "start": T0, "end": T0 + 3 * M, "fill_model": "touch",
         "latency_ns": 0, "venue": "binance", "quote": quote, "usdt_conversion": "ETH/USDT (binance)",
     }
 
 
 def _result(quote: str, conversion: pa.Table | None) -> BacktestResult:
     # a buys 1000 XRP at 0.001 ETH (no fee) just after T0; marks: 0.001, 0.002, 0.003 at the minute ends
-    ledger = records_table(LEDGER, [ledger_row(0, T0 + 1, "a", "fill", 1000.0, 0.001, 0.0, -1.0, SYMBOL)])
-    marks = records_table(MARKS, [{"ts": T0 + k * M, "symbol": SYMBOL, "price": 0.001 * k} for k in (1, 2, 3)])
+    symbol = _symbol(quote)
+    ledger = records_table(LEDGER, [ledger_row(0, T0 + 1, "a", "fill", 1000.0, 0.001, 0.0, -1.0, symbol)])
+    marks = records_table(MARKS, [{"ts": T0 + k * M, "symbol": symbol, "price": 0.001 * k} for k in (1, 2, 3)])
     return build_result("r", _config(quote), "v", "f", ORDERS.empty_table(), FILLS.empty_table(), ledger, marks,
                         created_ns=1, conversion=conversion)
 

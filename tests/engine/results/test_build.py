@@ -41,14 +41,15 @@ def test_equity_scenario_strategies_marked_each_minute() -> None:
     #    sold 0.5: cash 950.45 + 50.9745 = 1001.4245, flat
     assert curve(eq, "a") == pytest.approx([999.95, 1001.45, 1001.45, 1001.4245, 1001.4245])
     # b: 500 - 50.025 + 0.5*100 = 499.975; cash 449.975 - 50.5 = 399.475 + 1*102 = 501.475;
-    #    funding at T0+4m (<= the minute end) -> 399.375 + 99 = 498.375; then + 101 = 500.375
-    assert curve(eq, "b") == pytest.approx([499.975, 501.475, 501.475, 498.375, 500.375])
+    #    minute 4: 399.475 + 99 = 498.475 (the funding at exactly T0+4m is not before T0+4m: it counts
+    #    from T0+5m); minute 5: 399.475 - 0.1 + 101 = 500.375
+    assert curve(eq, "b") == pytest.approx([499.975, 501.475, 501.475, 498.475, 500.375])
     assert curve(eq, "a", "ts") == [T0 + k * M for k in range(1, 6)]
 
 
 def test_equity_portfolio_is_account_and_buy_and_hold_no_fees() -> None:
     eq = scenario_result().equity
-    expected = np.add([999.95, 1001.45, 1001.45, 1001.4245, 1001.4245], [499.975, 501.475, 501.475, 498.375, 500.375])
+    expected = np.add([999.95, 1001.45, 1001.45, 1001.4245, 1001.4245], [499.975, 501.475, 501.475, 498.475, 500.375])
     assert curve(eq, "portfolio") == pytest.approx(expected.tolist())
     # 1500 at the first mark (100) buys 15 ETH: 15 * [100, 102, 102, 99, 101]
     assert curve(eq, "buy_and_hold") == pytest.approx([1500.0, 1530.0, 1530.0, 1485.0, 1515.0])

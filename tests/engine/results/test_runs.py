@@ -21,7 +21,7 @@ from engine.results.runs import connect, db_path, ensure_writable, export_run, l
 from tests.engine.results_factory import T0, M, scenario_result
 
 ROOT = Path(__file__).resolve().parents[3]
-TABLES = ("orders", "fills", "ledger", "marks", "equity", "stats", "allocations", "trades")
+TABLES = ("orders", "fills", "ledger", "marks", "equity", "stats", "allocations", "trades", "skipped")
 
 
 def assert_same_table(got: pa.Table, want: pa.Table) -> None:
@@ -119,7 +119,7 @@ def test_export_run_writes_parquet_config_and_html(tmp_path: Path) -> None:
     assert json.loads((folder / "run.json").read_text())["code_version"] == "0.1.0+test"
 
 
-def test_export_run_writes_allocations_and_trades(tmp_path: Path) -> None:
+def test_export_run_writes_allocations_trades_and_skipped(tmp_path: Path) -> None:
     result = scenario_result()
     export_run(result, tmp_path, formats=("parquet",))
     folder = tmp_path / result.run_id
@@ -129,6 +129,8 @@ def test_export_run_writes_allocations_and_trades(tmp_path: Path) -> None:
     trades = pq.read_table(folder / "trades.parquet")
     assert trades.column("strategy_id").to_pylist() == ["a", "b"]
     assert pq.read_table(folder / "fills.parquet").column("strategy_id").to_pylist() == ["a,b", "a"]
+    skipped = pq.read_table(folder / "skipped.parquet").to_pylist()
+    assert [(r["strategy_id"], r["kind"], r["asked"], r["kept"]) for r in skipped] == [("b", "target", 0.0004, 0.0)]
 
 
 def test_export_run_missing_parent_folder_names_it(tmp_path: Path) -> None:

@@ -97,8 +97,8 @@ def test_stats_scenario_sharpe_sortino_drawdown_from_equity() -> None:
     assert s["a"]["sharpe"] == pytest.approx(statistics.mean(r) / statistics.stdev(r) * ANN)
     down = math.sqrt(sum(min(x, 0.0) ** 2 for x in r) / len(r))
     assert s["a"]["sortino"] == pytest.approx(statistics.mean(r) / down * ANN)
-    # b: 500, 499.975, 501.475, 501.475, 498.375, 500.375 -> worst 1 - 498.375/501.475
-    assert s["b"]["max_drawdown"] == pytest.approx(1 - 498.375 / 501.475)
+    # b: 500, 499.975, 501.475, 501.475, 498.475, 500.375 -> worst 1 - 498.475/501.475
+    assert s["b"]["max_drawdown"] == pytest.approx(1 - 498.475 / 501.475)
 
 
 def test_stats_scenario_turnover_fees_funding_fills() -> None:

@@ -31,8 +31,9 @@ def test_summary_default_columns_and_values_two_decimals() -> None:
     a = rows["a"]
     assert (a[0], a[1], a[4], a[5], a[6], a[7], a[8], a[9]) == (
         "1.42", "0.14", "0.00", "0.08", "60.00", "2", "1", "100.00")
-    # b: max dd 1 - 498.375/501.475 = 0.618 %; no closed round trip: no win rate
-    assert (rows["b"][4], rows["b"][-1]) == ("0.62", "-")
+    # b: max dd 1 - 498.475/501.475 = 0.598 % (the funding at exactly T0+4m counts from T0+5m);
+    # no closed round trip: no win rate
+    assert (rows["b"][4], rows["b"][-1]) == ("0.60", "-")
     assert list(rows) == ["a", "b", "portfolio", "buy_and_hold"]
 
 

@@ -192,3 +192,27 @@ def test_risk_limits_non_positive_raise_config_error_naming_field() -> None:
         RiskLimits(max_orders=0)
     with pytest.raises(ConfigError, match=r"max_position.*-1"):
         RiskLimits(max_position=-1.0)
+
+
+def test_spot_cash_limit_price_values_the_buy_and_perps_and_sells_are_not_cash_checked() -> None:
+    risk = _risk()
+    state = _state(position=1.0, price=2000.0, cash=1_000.0, reserved=400.0)
+    # free 1,000 - 400 = 600; a limit buy at 1,500 pays 600 / 1,500 = 0.4 ETH of the 1 asked
+    shrunk = _check(risk, Side.BUY, 1.0, state, symbol=SPOT, price=1500.0)
+    assert shrunk.accepted and shrunk.size == pytest.approx(0.4)
+    assert shrunk.reason.startswith("spot cash: 600.00 USDT free (1,000.00 cash less 400.00 reserved by open "
+                                    "buys), the order costs 1,500.00 USDT at 1500")
+    # a market buy is valued at the last trade: 600 / 2,000 = 0.3 ETH
+    assert _check(risk, Side.BUY, 1.0, state, symbol=SPOT).size == pytest.approx(0.3)
+    assert _check(risk, Side.SELL, 1.0, state, symbol=SPOT).size == 1.0
+    assert _check(risk, Side.BUY, 1.0, state, symbol=PERP).size == 1.0
+    risk.cash_check = False  # the deliberate fault
+    assert _check(risk, Side.BUY, 1.0, state, symbol=SPOT).size == 1.0
+
+
+def test_equity_at_or_below_zero_only_reduces() -> None:
+    risk = _risk()
+    broke = _state(position=2.0, equity=0.0)
+    adding = _check(risk, Side.BUY, 1.0, broke, symbol=PERP)
+    assert not adding.accepted and adding.reason.startswith("equity 0 USDT at or below zero (reduce only)")
+    assert _check(risk, Side.SELL, 3.0, broke, symbol=PERP).size == 2.0  # closes, never flips
