@@ -27,8 +27,6 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     perps = {s for s in cfg.symbols if ":" in s}
     source = DataSource(lake, cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps)
     bt = Backtest(cfg, source)
-    if "no_cash_check" in cfg.faults:
-        bt.engine.risk.cash_check = False
     bt.run()
     check_accounts(bt)
     from engine.results.provenance import code_version

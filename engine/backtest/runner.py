@@ -80,6 +80,7 @@ class Backtest(VenueSchedule):
         self.fault_fill = "fill_on_decision" in cfg.faults
         if self.fault_fill:
             self.venue.min_gap = 0
+        self.engine.risk.cash_check = "no_cash_check" not in cfg.faults
         self.engine.attach(self.venue)
         self.strategies, self.subs, self.builders = subscribe(cfg, self.engine, self.symbols)
         self._check_data()

@@ -81,7 +81,9 @@ def test_spot_cash_open_buys_reserve_their_price_and_strategies_share_the_cash()
     assert orders[third].status is S.REJECTED
     assert orders[third].reason == ("risk: spot cash: 0.00 USDT free (10,000.00 cash less 10,000.00 reserved by "
                                     "open buys), the order costs 1,000.00 USDT at 1000: order of 1 ETH rejected")
-    g.cancel(first)  # frees 6,000
+    g.cancel(first)  # frees 6,000 once it lands, at the next event (a print above the bids: no fill)
+    rig.event(2003.0, symbol=SPOT)
+    assert rig.engine.oms.get(first).status is S.CANCELED
     rig.act(rig.target("A", 2.0))  # a market buy reserves 2 x 2,003 (the last trade) = 4,006
     assert received(rig)[-1] == ("", Side.BUY, 2.0, OrderType.MARKET)
     fourth = g.submit_limit(Side.BUY, 1.0, 2000.0, SPOT)  # free 10,000 - 4,000 - 4,006 = 1,994: 0.997 ETH
