@@ -234,7 +234,7 @@ def candidate(order: SimOrder, tape: Tape, start: int, tick: float, min_rank: in
     may trade on (`min_rank`, local), or a print that cannot reach a resting order's limit. Arrivals,
     cancels and amends are scheduled apart, by the venue's next action.
     """
-    n = len(tape)
+    n = len(tape.key)
     if order.state not in (TAKING, RESTING) or start >= n:
         return n
     j0 = start

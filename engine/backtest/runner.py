@@ -81,6 +81,7 @@ class Backtest(VenueSchedule):
         if self.fault_fill:
             self.venue.min_gap = 0
         self.engine.risk.cash_check = "no_cash_check" not in cfg.faults
+        self.venue.full_fill_on_touch = "full_fill_on_touch" in cfg.faults
         self.engine.attach(self.venue)
         self.strategies, self.subs, self.builders = subscribe(cfg, self.engine, self.symbols)
         self._check_data()

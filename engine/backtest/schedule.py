@@ -61,7 +61,7 @@ class VenueSchedule:
         s = self.sym_index[symbol]
         tape = self.tapes[s]
         price = self.last[s]
-        if tape is not None and len(tape):
+        if tape is not None and len(tape.key):
             j = int(np.searchsorted(tape.rank, seq - self.base, "right")) - 1
             if j >= 0:
                 price = float(tape.price[j])
@@ -80,15 +80,18 @@ class VenueSchedule:
         orders = self.venue.working.get(symbol)
         tape = self.tapes[s]
         best, action = INF, False
-        if orders and tape is not None and len(tape):
+        if orders and tape is not None and len(tape.key):
             if start is None:
                 local = self.clock.seq - self.base
                 start = int(np.searchsorted(tape.rank, local, "left" if self.fault_fill else "right"))
             tick = self.instruments[symbol].tick_size
-            j = min(candidate(o, tape, start, tick, o.min_seq - self.base) for o in orders)
-            if j < len(tape):
+            base = self.base
+            j = len(tape.key)
+            for order in orders:
+                j = min(j, candidate(order, tape, start, tick, order.min_seq - base))
+            if j < len(tape.key):
                 self.cand[s] = j
-                best = self.base + int(tape.rank[j])
+                best = base + int(tape.rank[j])
         nxt = self.venue.next_action(symbol)
         if nxt is not None and len(self.all_keys):
             due, decided = nxt

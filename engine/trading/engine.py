@@ -273,7 +273,8 @@ class TradingEngine:
         if fill is not None:
             self.recorder.fill(fill, order.strategy_id, self.clock.seq)
             self.recorder.allocations(self.portfolio.allocate_fill(fill, owner=order.strategy_id))
-            if not self.warnings:
+            position = self.portfolio.position(fill.symbol)
+            if not self.warnings and abs(position) > abs(position - fill.side * fill.size):  # exposure grew
                 self._check_leverage(fill.ts)
         if order.strategy_id:
             owner = self.strategies.get(order.strategy_id)

@@ -33,7 +33,6 @@ from engine.model.types import Instrument, Liquidity, Side
 from engine.trading.ports import Clock, PriceSource, UpdateSink
 from engine.venues.matching import (
     DONE,
-    PENDING,
     RESTING,
     TAKING,
     LastTradeView,
@@ -79,6 +78,10 @@ class SimConfig:
 Action = tuple[int, int, SimOrder, AmendOrder | CancelOrder | None, int]
 
 
+def _due(action: Action) -> tuple[int, int]:
+    return action[0], action[1]
+
+
 class SimVenue:
     """A simulated exchange account trading the instruments it is given."""
 
@@ -103,6 +106,9 @@ class SimVenue:
         # An order may trade on events at least this many replay steps after its decision. Only
         # the lookahead tests set 0, to prove they catch a fill on the deciding event.
         self.min_gap = 1
+        # A deliberately broken rule for the tests that must catch it: resting orders fill whole on any
+        # print that reaches them, whatever its size and the queue ahead.
+        self.full_fill_on_touch = False
         self.market: MarketView = market or LastTradeView(prices, lambda: self.min_gap)
         self.working: dict[str, list[SimOrder]] = {}
         self.actions: dict[str, list[Action]] = {}
@@ -133,7 +139,13 @@ class SimVenue:
                          self.market.earliest(cmd.symbol, seq))
         order.venue_id = f"sim{len(self._seen)}"
         self.working.setdefault(cmd.symbol, []).append(order)
-        self._schedule(order, order.arrive, None)
+        if self.config.latency_ns == 0 and self.market.book(cmd.symbol, order.arrive, seq) is None:
+            # Zero latency and no book: it sees at its arrival exactly what it sees now, and nothing
+            # fills at its arrival, so it is judged at once (it takes on the next prints, or rests).
+            self._arrive(order, order.arrive, seq)
+            self.on_change(cmd.symbol)
+        else:
+            self._schedule(order, order.arrive, None)
 
     def cancel(self, cmd: CancelOrder) -> None:
         """Cancel at cmd.ts + latency; unknown or finished orders are ignored."""
@@ -155,7 +167,7 @@ class SimVenue:
         queue = self.actions.get(symbol)
         if not queue:
             return None
-        due, _n, _order, _cmd, decided = min(queue, key=lambda a: (a[0], a[1]))
+        due, _n, _order, _cmd, decided = queue[0] if len(queue) == 1 else min(queue, key=_due)
         return due, decided
 
     def advance(self, symbol: str, now: int) -> None:
@@ -164,7 +176,7 @@ class SimVenue:
         if not queue:
             return
         while queue:
-            action = min(queue, key=lambda a: (a[0], a[1]))
+            action = queue[0] if len(queue) == 1 else min(queue, key=_due)
             if action[0] > now:
                 break
             queue.remove(action)
@@ -194,10 +206,17 @@ class SimVenue:
         if not orders:
             return
         tol = self.instruments[symbol].tick_size * 1e-6
-        eligible = [o for o in orders if o.state != PENDING and seq >= o.min_seq and trade.ts_recv >= o.arrive]
+        recv = trade.ts_recv
+        taking, resting = [], []
+        for o in orders:
+            if seq >= o.min_seq and recv >= o.arrive:
+                if o.state == TAKING:
+                    taking.append(o)
+                elif o.state == RESTING:
+                    resting.append(o)
         avail = trade.size
-        for order in [o for o in eligible if o.state == TAKING]:
-            if order.remaining <= 0 or order.state != TAKING:
+        for order in taking:
+            if order.remaining <= 0 or order.state != TAKING:  # a callback may have ended it
                 continue
             if beyond(order, trade.price, tol):  # its limit is passed: the rest rests, as maker
                 self._rest(order)
@@ -206,8 +225,12 @@ class SimVenue:
             if qty > 0:
                 avail -= qty
                 self._fill(order, qty, trade.price, Liquidity.TAKER, trade.trade_id, trade.ts_recv)
-        resting = [o for o in eligible if o.state == RESTING and o.remaining > 0]
-        for order, qty in share_print(resting, trade.price, trade.size, tol):
+        if not resting:
+            return
+        resting = [o for o in resting if o.state == RESTING and o.remaining > 0]  # still, after the takers
+        shares = share_print(resting, trade.price, trade.size, tol) if not self.full_fill_on_touch else \
+            [(o, o.remaining) for o in resting if (o.price - trade.price) * o.side >= -tol]
+        for order, qty in shares:
             if order.state == RESTING and order.remaining > 0:  # a callback may have cancelled it
                 self._fill(order, min(qty, order.remaining), order.price, Liquidity.MAKER, trade.trade_id,
                            trade.ts_recv)

@@ -142,16 +142,14 @@ def test_submit_swap_size_rounds_down_to_whole_contracts() -> None:
 def test_submit_spot_size_rounds_down_to_lot_size() -> None:
     rig = make_rig()
     rig.venue.instruments[SPOT] = make_instrument(SPOT, lot_size=0.0001)
-    assert rig.submit("a", Side.BUY, 1.23456789, 1990.0, symbol=SPOT) == []  # it arrives at the next event
-    live = only(rig.tick(symbol=SPOT))
+    live = only(rig.submit("a", Side.BUY, 1.23456789, 1990.0, symbol=SPOT))  # judged at once: no latency, no book
     assert live.status is S.LIVE and live.size == 1.2345
 
 
 @pytest.mark.parametrize(("asked", "rounded"), [(1999.74, 1999.5), (1999.76, 2000.0), (1999.5, 1999.5)])
 def test_submit_limit_price_rounds_to_nearest_tick(asked: float, rounded: float) -> None:
     rig = make_rig(tick_size=0.5, last=2100.0)
-    rig.submit("a", Side.BUY, 1.0, asked)
-    assert only(rig.tick()).price == rounded
+    assert only(rig.submit("a", Side.BUY, 1.0, asked)).price == rounded
     rig.trade(rounded - 0.5)
     assert rig.fills()[0].price == rounded
 
@@ -295,8 +293,8 @@ def test_limit_order_trade_through_price_fills_as_maker_at_limit(
     side: Side, limit: float, away: float, through: float
 ) -> None:
     rig = make_rig()
-    assert rig.submit("a", side, 1.0, limit) == []
-    assert [u.status for u in rig.trade(away, 10.0)] == [S.LIVE]  # it arrives, rests, the print misses it
+    assert only(rig.submit("a", side, 1.0, limit)).status is S.LIVE  # it rests
+    assert rig.trade(away, 10.0) == []  # the print misses it
     update = only(rig.trade(through, 0.1))  # through its price: it fills up to the print's size
     assert update.status is S.PARTIALLY_FILLED and update.fill is not None
     assert (update.fill.price, update.fill.size, update.fill.liquidity) == (limit, 0.1, Liquidity.MAKER)
@@ -307,7 +305,7 @@ def test_limit_order_trade_through_price_fills_as_maker_at_limit(
 def test_limit_order_trades_at_price_use_queue_then_excess_fills(model: str, side: Side, limit: float) -> None:
     rig = make_rig(SimConfig(fill_model=model, queue_ahead=2.0))
     rig.submit("a", side, 1.0, limit)
-    assert [u.status for u in rig.trade(limit, 1.5)] == [S.LIVE]  # arrived; 0.5 of the queue ahead is left
+    assert rig.trade(limit, 1.5) == []  # 0.5 of the queue ahead is left
     update = only(rig.trade(limit, 1.0))  # 0.5 beyond the queue: only that fills, in both models
     assert update.fill is not None and update.fill.size == 0.5 and update.fill.price == limit
     assert update.filled_size == 0.5
@@ -331,15 +329,15 @@ def test_limit_order_marketable_on_arrival_takes_at_the_print_or_rests_after_one
     # Marketable against the last trade (2000): with no book it takes on the next print within the
     # limit, at the print's price ...
     rig = make_rig(last=2000.0)
-    rig.submit("a", side, 1.0, limit)
+    assert only(rig.submit("a", side, 1.0, limit)).status is S.LIVE
     taken = rig.trade(better)
-    assert [u.status for u in taken] == [S.LIVE, S.FILLED]
+    assert [u.status for u in taken] == [S.FILLED]
     assert taken[-1].fill is not None and (taken[-1].fill.price, taken[-1].fill.liquidity) == (better, Liquidity.TAKER)
     assert taken[-1].fill.fee == pytest.approx(better * 0.0005)
     # ... but after a print beyond its limit the rest rests, as maker, and fills at its limit later
     rig = make_rig(last=2000.0)
     rig.submit("a", side, 1.0, limit)
-    assert [u.status for u in rig.trade(worse)] == [S.LIVE]
+    assert rig.trade(worse) == []
     made = only(rig.trade(better))
     assert made.fill is not None and (made.fill.price, made.fill.liquidity) == (limit, Liquidity.MAKER)
 
@@ -350,8 +348,7 @@ def test_limit_post_only_marketable_rejected_with_reason(side: Side, price: floa
     # without a book: against the last trade (2000); at its price only when that trade's taker was on our side
     rig = make_rig(last=2000.0)
     rig.prices.before[SWAP] = (2000.0, last_side)
-    rig.submit("a", side, 1.0, price, post_only=True)
-    update = only(rig.tick())
+    update = only(rig.submit("a", side, 1.0, price, post_only=True))
     assert update.status is S.REJECTED
     assert "post-only" in update.reason and f"{price:g}" in update.reason and "last trade 2000" in update.reason
     assert rig.venue.working.get(SWAP, []) == []
@@ -361,15 +358,13 @@ def test_limit_post_only_marketable_rejected_with_reason(side: Side, price: floa
 def test_limit_post_only_resting_accepted_live(price: float, last_side: int) -> None:
     rig = make_rig(last=2000.0)
     rig.prices.before[SWAP] = (2000.0, last_side)
-    rig.submit("a", Side.BUY, 1.0, price, post_only=True)
-    assert only(rig.tick()).status is S.LIVE
+    assert only(rig.submit("a", Side.BUY, 1.0, price, post_only=True)).status is S.LIVE
 
 
-def test_limit_order_without_latency_acknowledged_live_at_the_next_event_at_its_arrival_time() -> None:
+def test_limit_order_without_latency_or_book_acknowledged_live_at_submission() -> None:
     rig = make_rig()
-    assert rig.submit("a", Side.BUY, 1.5, 1990.0) == []
-    update = only(rig.tick(dt=5))
-    assert (update.status, update.ts, update.filled_size) == (S.LIVE, T0, 0.0)  # arrived at decision + 0
+    update = only(rig.submit("a", Side.BUY, 1.5, 1990.0))
+    assert (update.status, update.ts, update.filled_size) == (S.LIVE, T0, 0.0)
     assert (update.price, update.size) == (1990.0, 1.5) and update.venue_order_id
 
 
@@ -382,11 +377,11 @@ def test_limit_order_with_latency_acknowledged_once_it_arrives() -> None:
     assert rig.trade(1995.0) == []  # acknowledged once
 
 
-def test_cancel_without_latency_takes_effect_at_the_next_event_after_the_arrival() -> None:
+def test_cancel_without_latency_takes_effect_at_the_next_event() -> None:
     rig = make_rig()
     rig.submit("a", Side.BUY, 1.0, 1990.0)
     assert rig.cancel("a") == []
-    assert [(u.status, u.ts) for u in rig.tick()] == [(S.LIVE, T0), (S.CANCELED, T0)]
+    assert [(u.status, u.ts) for u in rig.tick()] == [(S.CANCELED, T0)]
     assert rig.venue.working[SWAP] == []
     assert rig.trade(1980.0, 10.0) == []
 
@@ -417,10 +412,10 @@ def test_cancel_unknown_or_finished_order_is_ignored(client_id: str) -> None:
 
 def test_amend_without_latency_takes_effect_at_the_next_event() -> None:
     rig = make_rig()
-    rig.submit("a", Side.BUY, 1.0, 1990.0)
-    rig.amend("a", price=1980.0, size=2.0)
-    live, amended = rig.tick()
+    live = only(rig.submit("a", Side.BUY, 1.0, 1990.0))
     assert (live.status, live.price, live.size) == (S.LIVE, 1990.0, 1.0)
+    assert rig.amend("a", price=1980.0, size=2.0) == []
+    amended = only(rig.tick())
     assert (amended.status, amended.price, amended.size, amended.ts) == (S.LIVE, 1980.0, 2.0, T0)
     assert rig.trade(1985.0) == []
     fill = only(rig.trade(1979.0, 5.0)).fill
