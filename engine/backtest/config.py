@@ -128,6 +128,7 @@ class BacktestConfig:
             "fill_model": self.sim.fill_model,
             "latency_ns": self.sim.latency_ns,
             "queue_ahead": self.sim.queue_ahead,
+            "quote_staleness_ns": self.sim.quote_staleness_ns,
             "maker_fee": self.sim.maker_fee,
             "taker_fee": self.sim.taker_fee,
             "warmup": self.warmup,

@@ -60,6 +60,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--fill-model", choices=("touch", "walk"), default="touch", help="market fill model")
     p.add_argument("--latency-ms", type=float, default=0.0, help="order latency in ms (default 0)")
     p.add_argument("--queue-ahead", type=float, default=0.0, help="base size ahead of our limit orders")
+    p.add_argument("--quote-staleness-ms", type=float, default=1000.0, metavar="MS",
+                   help="a quote older than this is no book at an order's arrival (default 1000)")
     p.add_argument("--taker-fee", type=float, default=None, help="override the taker fee (fraction)")
     p.add_argument("--maker-fee", type=float, default=None, help="override the maker fee (fraction)")
     p.add_argument("--capital", type=float, default=10_000.0,
@@ -138,6 +140,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     for flag, value in (("--latency-ms", args.latency_ms), ("--queue-ahead", args.queue_ahead)):
         if not value >= 0:
             raise UserError(f"{flag} {value:g} must be >= 0")
+    if not args.quote_staleness_ms > 0:
+        raise UserError(f"--quote-staleness-ms {args.quote_staleness_ms:g} must be > 0")
     lake = Lake.at(args.data_root)
     venue = args.venue or _venue_of(lake, args.symbols)
     symbols = list(dict.fromkeys(args.symbols))
@@ -147,7 +151,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         start=first if args.start is None else to_ns(args.start, "--start"),
         end=last if args.end is None else to_ns(args.end, "--end"), venue=venue,
         sim=SimConfig(args.fill_model, round(args.latency_ms * 1_000_000), args.queue_ahead,
-                      args.maker_fee, args.taker_fee),
+                      args.maker_fee, args.taker_fee, round(args.quote_staleness_ms * 1_000_000)),
         capital=args.capital, warn_leverage=args.warn_leverage,
         warmup=not args.no_warmup, progress=True,
     )

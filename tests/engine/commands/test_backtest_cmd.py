@@ -154,3 +154,9 @@ def test_backtest_cmd_bad_weights_and_ids_one_line_exit_2(lake_root: Path, args:
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("okxbot: error: ") and named in lines[0], done.stderr
+
+
+def test_backtest_cmd_quote_staleness_reaches_the_venue_and_the_stored_config(lake_root: Path) -> None:
+    cfg = _config(lake_root, "--strategy", "ema_cross", "--quote-staleness-ms", "250")
+    assert cfg.sim.quote_staleness_ns == 250_000_000
+    assert cfg.to_json()["quote_staleness_ns"] == 250_000_000

@@ -57,6 +57,7 @@ CASES = [
     ([*BT, "--strategy", "rsi_mr", "--param", "size_unit=lots"], 2, ["'size_unit'", "'lots'"]),
     ([*BT, "--strategy", "rsi_mr", "--param", "bar_interval=7x"], 2, ["'bar_interval'", "'7x'"]),
     ([*BT, "--strategy", "rsi_mr", "--latency-ms", "-3"], 2, ["--latency-ms -3"]),
+    ([*BT, "--strategy", "rsi_mr", "--quote-staleness-ms", "0"], 2, ["--quote-staleness-ms 0"]),
     ([*BT, "--strategy", "rsi_mr", "--fill-model", "magic"], 2, ["--fill-model", "'magic'"]),
     ([*BT, "--strategy", "rsi_mr", "--taker-fee", "0.5"], 2, ["taker_fee 0.5"]),
     ([*BT, "--strategy", "rsi_mr", "--venue", "binance"], 2, ["no trades", "'binance'"]),
