@@ -30,7 +30,7 @@ from engine.model.types import Instrument, Side
 from engine.trading.context import StrategyContext
 from engine.trading.execution import Immediate
 from engine.trading.money import Money
-from engine.trading.oms import OrderManager
+from engine.trading.oms import OrderManager, UnknownOrder
 from engine.trading.portfolio import PortfolioManager
 from engine.trading.ports import Clock, PriceSource, Venue
 from engine.trading.recorder import Recorder, Skip
@@ -94,8 +94,11 @@ class TradingEngine:
 
     # -- set-up ---------------------------------------------------------------------------
     def attach(self, venue: Venue) -> None:
-        """Send orders to `venue`; it reports back through `self.bus.publish`."""
+        """Send orders to `venue`; it reports back through `self.bus.publish`. A simulated venue
+        (one with a `guard`) asks `check_fill` before each fill, as an exchange checks its account."""
         self.venue = venue
+        if hasattr(venue, "guard"):
+            venue.guard = self.check_fill
 
     def add_strategy(
         self, strategy_id: str, strategy: Strategy, symbol: str, capital: float | None = None
@@ -290,6 +293,25 @@ class TradingEngine:
         if status is OrderStatus.CANCELED:
             return True
         return status is OrderStatus.FILLED and abs(self.portfolio.gap(symbol)) > 1e-12
+
+    def check_fill(self, client_id: str, symbol: str, side: int, size: float, price: float) -> tuple[float, str]:
+        """The venue's question before a fill: how much of it the limits allow at its price (risk.py
+        `check_fill`): cash, holdings, margin, reduce-only, pause and equity, checked again."""
+        try:
+            order = self.oms.get(client_id)
+        except UnknownOrder:  # not the engine's order (a test driving the venue alone)
+            return size, ""
+        cmd = SubmitOrder(client_id, symbol, Side(side), size, OrderType.LIMIT, self.clock.ts, price,
+                          order.strategy_id, order.post_only, order.reduce_only)
+        currency = self.money.currency(symbol)
+        cash, reserved = math.inf, 0.0
+        if self.money.spot_buy(cmd):
+            others = [o for o in self.oms.open_orders() if o.client_id != client_id]
+            cash, reserved = self.money.cash(currency), self.money.reserved(currency, others)
+        state = RiskState(position=self.portfolio.position(symbol), price=price,
+                          equity=self.money.equity(currency), ts=self.clock.ts, cash=cash, reserved=reserved)
+        decision = self.risk.check_fill(cmd, state)
+        return decision.size, decision.reason
 
     # -- state ----------------------------------------------------------------------------------
     def _risk_state(self, cmd: SubmitOrder) -> RiskState:

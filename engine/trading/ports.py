@@ -13,6 +13,10 @@ from engine.model.events import AmendOrder, CancelOrder, OrderUpdate, SubmitOrde
 
 UpdateSink = Callable[[OrderUpdate], None]
 
+# Asked by a simulated venue before each fill: (client id, symbol, side +1/-1, size, price) ->
+# (the size the account's limits still allow, why it is smaller). README "How fills work".
+FillGuard = Callable[[str, str, int, float, float], tuple[float, str]]
+
 
 class Venue(Protocol):
     """Accepts order commands; reports every change of an order as an OrderUpdate to its sink."""

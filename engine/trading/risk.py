@@ -15,6 +15,12 @@ shrinks it for the checks after it:
      open orders on its side all filled, must stay within the limit; orders that reduce the
      position always pass these three;
   10. a shrunk size is rounded down to whole lots and rejected if that is no valid order size.
+
+At fill time (`check_fill`) the venue asks again, for each fill, with the fill's price and size:
+rules 4 to 9 apply to the position after this fill (the other open orders are checked at their own
+fills), and the spot cash is the cash less what the other open buys reserved. The allowed size is
+rounded down to whole lots (a fill may be smaller than the minimum order size); the venue fills
+that and cancels the order's remainder with the reason.
 """
 
 from __future__ import annotations
@@ -115,6 +121,28 @@ class RiskEngine:
         except _Rejected as exc:
             return RiskDecision(False, 0.0, str(exc))
         self._accepted.append(order.ts)
+        return RiskDecision(True, size, "; ".join(notes))
+
+    def check_fill(self, order: SubmitOrder, state: RiskState) -> RiskDecision:
+        """The size of a fill (`order.size` at `order.price`) that the limits still allow at fill time.
+
+        `state` holds the position before the fill, no open orders on either side, and for a spot
+        buy the cash less what the other open buys reserved. Accepted with the whole size, or with
+        a smaller whole number of lots and the reason; rejected (size 0) with the reason.
+        """
+        inst = self.instruments.get(order.symbol)
+        if inst is None:
+            return RiskDecision(True, order.size)
+        size, notes = order.size, []
+        for rule, explain in self._rules:
+            cap = rule(order, state, inst)
+            if cap < size - _EPS:
+                why = explain(order, state, inst)
+                size = abs(inst.round_size(cap)) if cap > _EPS else 0.0
+                notes.append(f"{why}: fill of {order.size:g} {inst.base} at {order.price:g} cut to {size:g}")
+                if size <= 0:
+                    return RiskDecision(False, 0.0, "; ".join(notes))
+                order = msgspec.structs.replace(order, size=size)
         return RiskDecision(True, size, "; ".join(notes))
 
     def _apply(self, order: SubmitOrder, state: RiskState) -> tuple[float, list[str]]:

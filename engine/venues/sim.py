@@ -30,7 +30,7 @@ from engine.model.events import (
 )
 from engine.model.time import NS_PER_S
 from engine.model.types import Instrument, Liquidity, Side
-from engine.trading.ports import Clock, PriceSource, UpdateSink
+from engine.trading.ports import Clock, FillGuard, PriceSource, UpdateSink
 from engine.venues.matching import (
     DONE,
     RESTING,
@@ -109,6 +109,9 @@ class SimVenue:
         # A deliberately broken rule for the tests that must catch it: resting orders fill whole on any
         # print that reaches them, whatever its size and the queue ahead.
         self.full_fill_on_touch = False
+        # Asked before each fill how much of it the account's limits allow at its price (the engine's
+        # `check_fill`); None: every fill passes (the venue's own tests).
+        self.guard: FillGuard | None = None
         self.market: MarketView = market or LastTradeView(prices, lambda: self.min_gap)
         self.working: dict[str, list[SimOrder]] = {}
         self.actions: dict[str, list[Action]] = {}
@@ -350,6 +353,20 @@ class SimVenue:
 
     # -- fills --------------------------------------------------------------------------------
     def _fill(self, order: SimOrder, qty: float, price: float, liq: Liquidity, trade_id: str, ts: int) -> None:
+        if self.guard is not None:
+            allowed, why = self.guard(order.client_id, order.symbol, order.side, qty, price)
+            if allowed < qty * (1 - 1e-9):  # cut: fill what the limits allow, cancel the rest
+                if allowed > 0:
+                    self._book_fill(order, allowed, price, liq, trade_id, ts)
+                if order.state != DONE:
+                    self._finish(order)
+                    self._emit(order.client_id, order.symbol, OrderStatus.CANCELED, order, ts=ts,
+                               reason=f"cut at fill: {why}; the remainder is cancelled")
+                return
+        self._book_fill(order, qty, price, liq, trade_id, ts)
+
+    def _book_fill(self, order: SimOrder, qty: float, price: float, liq: Liquidity, trade_id: str,
+                   ts: int) -> None:
         inst = self.instruments[order.symbol]
         fee = qty * price * self._fee_rate(inst, liq)
         order.remaining = 0.0 if order.remaining - qty <= order.size * 1e-12 else order.remaining - qty
