@@ -34,6 +34,7 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
     config = cfg.to_json()
     record_params(config, bt)
     config["events"] = bt.events
+    config["lots"] = {s: i.lot_size * i.contract_value for s, i in bt.instruments.items()}
     config["warnings"] = [text for _ts, text in bt.engine.warnings]
     conversion = usdt_conversions(lake, cfg, config)
     ledger = pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER)

@@ -65,6 +65,9 @@ class Backtest(VenueSchedule):
         self.symbols = list(cfg.symbols)
         self.sym_index = {s: i for i, s in enumerate(self.symbols)}
         self.instruments = dict(cfg.instruments or {s: self._default_instrument(s) for s in self.symbols})
+        fees = {k: v for k, v in (("maker_fee", cfg.sim.maker_fee), ("taker_fee", cfg.sim.taker_fee)) if v is not None}
+        if fees:  # the engine sizes spot buys by the fee the venue will charge
+            self.instruments = {s: replace(i, **fees) for s, i in self.instruments.items()}  # type: ignore[arg-type]
         missing = [s for s in self.symbols if s not in self.instruments]
         if missing:
             raise ConfigError(f"no instrument for symbol {missing[0]!r}")

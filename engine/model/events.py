@@ -130,7 +130,12 @@ OrderCommand = SubmitOrder | CancelOrder | AmendOrder
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
-    """A (partial) execution. `fee` is the cost in quote currency (negative for a rebate)."""
+    """A (partial) execution. `fee` is the cost in quote currency (negative for a rebate).
+
+    A spot buy pays its fee in the currency it receives, as OKX charges it: `fee_base` is that
+    amount of base currency (the account receives size - fee_base), and `fee` its value at the
+    fill's price (fee_base x price). Everything else pays in quote (settle) currency, fee_base 0.
+    """
 
     client_id: str
     symbol: str
@@ -142,6 +147,7 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
     ts: int
     trade_id: str = ""
     fill_id: str = ""
+    fee_base: float = 0.0
 
 
 class OrderUpdate(msgspec.Struct, frozen=True, gc=False):

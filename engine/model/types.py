@@ -99,14 +99,29 @@ class Instrument:
         """Round a price to the nearest tick."""
         return round(round(price / self.tick_size) * self.tick_size, self._price_decimals)
 
+    def _lots(self, size: float, up: bool = False) -> int:
+        """Whole lots in |size|, rounded down (or `up`); a size within float noise of a whole
+        number of lots is that number (0.50050051 / 1e-8 is 50050050.99999999 in floats)."""
+        x = abs(size) / self._lot_base
+        n = round(x)
+        if abs(x - n) <= max(1e-9, 1e-12 * x):
+            return int(n)
+        return math.ceil(x) if up else math.floor(x)
+
     def contracts(self, size: float) -> float:
         """Convert a base-currency size to contracts, rounded down to the lot size."""
-        lots = math.floor(abs(size) / self._lot_base + 1e-9)
+        lots = self._lots(size)
         return round(lots * self.lot_size, self._lot_decimals)
 
     def round_size(self, size: float) -> float:
         """Round a signed base-currency size down to whole lots, keeping its sign."""
-        lots = math.floor(abs(size) / self._lot_base + 1e-9)
+        lots = self._lots(size)
+        base = round(lots * self._lot_base, self._base_decimals)
+        return math.copysign(base, size) if base else 0.0
+
+    def ceil_size(self, size: float) -> float:
+        """Round a signed base-currency size up (away from zero) to whole lots, keeping its sign."""
+        lots = self._lots(size, up=True)
         base = round(lots * self._lot_base, self._base_decimals)
         return math.copysign(base, size) if base else 0.0
 

@@ -239,6 +239,7 @@ def build_result(
     """
     capital = strategy_capital(config)
     currencies = strategy_currencies(config, list(capital))
+    lots = {str(k): float(v) for k, v in (config.get("lots") or {}).items()}  # runs stored before lots: none
     if isinstance(conversion, pa.Table):
         conversion = {str(config.get("quote", "USDT")): conversion}
     rates = Rates(conversion)
@@ -260,9 +261,9 @@ def build_result(
         ledger=ledger,
         marks=marks,
         equity=equity,
-        stats=compute_stats(equity, ledger, fills, capital, currencies, rates),
+        stats=compute_stats(equity, ledger, fills, capital, currencies, rates, lots),
         allocations=allocations_table(ledger),
-        trades=trades_table(ledger, marks, list(capital)),
+        trades=trades_table(ledger, marks, list(capital), lots),
         skipped=SKIPPED.empty_table() if skipped is None else conform(skipped, SKIPPED, "skipped"),
     )
 

@@ -59,6 +59,9 @@ def sample_cumsum(ts: np.ndarray, values: np.ndarray, grid: np.ndarray) -> Float
     return np.asarray(csum[np.searchsorted(ts, grid, side="left")])
 
 
-def flat_tolerance(qty: FloatArray) -> float:
-    """Absolute size below which a position counts as flat for steps of size `qty`."""
-    return FLAT_RTOL * float(np.max(np.abs(qty))) if qty.size else 0.0
+def flat_tolerance(qty: FloatArray, lot: float = 0.0) -> float:
+    """Absolute size at or below which a position counts as flat for steps of size `qty`: float
+    noise, or less than one `lot` of the symbol (the dust a spot buy's fee, paid in the base
+    currency, leaves once the holding is sold in whole lots)."""
+    noise = FLAT_RTOL * float(np.max(np.abs(qty))) if qty.size else 0.0
+    return max(noise, lot * (1.0 - 1e-6))

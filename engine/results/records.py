@@ -44,6 +44,9 @@ FILLS = pa.schema(
         ("trade_id", pa.string()),  # the tape trade that filled it
         ("event_seq", pa.int64()),  # replay index of that trade
         ("decide_seq", pa.int64()),
+        # a spot buy's fee, paid in the base currency it received (OKX's rule); `fee` is its value
+        # in quote; 0 for fills that pay their fee in quote (settle) currency
+        ("fee_base", pa.float64()),
     ]
 )
 
@@ -66,8 +69,8 @@ LEDGER = pa.schema(
 )
 
 # Each strategy's share of each venue fill: the ledger rows booked at that fill. `fill` rows sum
-# to the fill's signed size and fee; `cross` rows move position between strategies at the fill's
-# price without fee and sum to 0.
+# to the fill's signed size (a spot buy: less fee_base, what it received) and fee; `cross` rows
+# move position between strategies at the fill's price without fee and sum to 0.
 ALLOCATIONS = pa.schema(
     [
         ("fill_seq", pa.int64()),  # FILLS.seq

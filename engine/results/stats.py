@@ -215,14 +215,15 @@ def series_stats(s: SeriesInputs) -> dict[str, float | int | str]:
 
 
 def _sub_ledger_inputs(
-    series: str, capital: float, rows: LedgerArrays, grid: np.ndarray, equity: FloatArray
+    series: str, capital: float, rows: LedgerArrays, grid: np.ndarray, equity: FloatArray,
+    lots: Mapping[str, float],
 ) -> SeriesInputs:
     """Inputs of a series whose trading is the ledger rows `rows` (a strategy, or the account)."""
     positions, tolerances = [], []
     for sym in sorted(set(rows.symbol.tolist())):
         mask = rows.symbol == sym
         positions.append(sample_cumsum(rows.ts[mask], rows.qty[mask], grid))
-        tolerances.append(flat_tolerance(rows.qty[mask]))
+        tolerances.append(flat_tolerance(rows.qty[mask], lots.get(sym, 0.0)))
     traded = (rows.kind == "fill") | (rows.kind == "cross")
     funding = rows.kind == "funding"
     return SeriesInputs(
@@ -234,7 +235,7 @@ def _sub_ledger_inputs(
         fees=float(np.sum(rows.fee)),
         funding=float(np.sum(rows.cash_flow[funding])),
         fills=int(np.count_nonzero(rows.kind == "fill")),
-        trips=concat_trips(list(symbol_trips(rows, {}).values())).closed_only(),
+        trips=concat_trips(list(symbol_trips(rows, {}, lots).values())).closed_only(),
     )
 
 
@@ -275,9 +276,11 @@ def _pnl_usdt(s: Series, equity: FloatArray, grid: np.ndarray, rates: Rates) -> 
 def compute_stats(
     equity: pa.Table, ledger: pa.Table, fills: pa.Table, capital: Mapping[str, float],
     currencies: Mapping[str, str] | None = None, rates: Rates | None = None,
+    lots: Mapping[str, float] | None = None,
 ) -> pa.Table:
     """STATS rows of `plan_series`'s series: each strategy (in `capital` order), 'portfolio' and
-    'buy_and_hold', per currency (`currencies`: each strategy's, default the one of the symbols)."""
+    'buy_and_hold', per currency (`currencies`: each strategy's, default the one of the symbols).
+    `lots` gives each symbol's lot: a position below it is flat (exposure, trips)."""
     rows = ledger_arrays(ledger)
     grid = np.unique(np.asarray(equity.column("ts").to_numpy(), dtype=np.int64))
     rates = rates or Rates()
@@ -292,7 +295,7 @@ def compute_stats(
             mine = rows if s.owner == PORTFOLIO else rows.where(rows.strategy_id == s.owner)
             mine = mine.where(currency_mask(mine.symbol, s.parts))
             inputs = _sub_ledger_inputs(s.name, s.capital, convert_rows(mine, rates) if s.converted else mine,
-                                        grid, eq)
+                                        grid, eq, lots or {})
             row = series_stats(_venue(inputs, fills, s, rates) if s.owner == PORTFOLIO else inputs)
         out.append({**row, "currency": s.currency, "pnl_usdt": _pnl_usdt(s, eq, grid, rates)})
     return pa.Table.from_pylist(out, schema=STATS)

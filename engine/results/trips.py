@@ -4,7 +4,8 @@ Fixed definitions (the README quotes them):
 
 - A sub-ledger is one strategy's ledger rows on one symbol (for the portfolio: the whole
   account's rows on one symbol), sorted by (ts, seq). Rows with the same `ts` are one step: the
-  position is read after all of them. Positions within `FLAT_RTOL` of the largest row are flat.
+  position is read after all of them. Positions within `FLAT_RTOL` of the largest row, or below
+  one lot of the symbol (the fee dust of spot buys), are flat.
 - A trip opens at the step where the position leaves 0 and closes at the step where it is back
   at 0. A step that flips the sign closes one trip and opens the next; its cash flow, fees and
   funding are split pro rata: the share |position before| / (|position before| + |position
@@ -166,12 +167,13 @@ def _split(w: _Walk, values: FloatArray) -> FloatArray:
     return _per_trip(w, w.old, values * w.share) + rest
 
 
-def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float("nan")) -> Trips:
-    """The round trips of one sub-ledger (rows of one symbol, sorted), the open one valued at the mark."""
+def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float("nan"), lot: float = 0.0) -> Trips:
+    """The round trips of one sub-ledger (rows of one symbol, sorted), the open one valued at the
+    mark; a position below one `lot` is flat."""
     if rows.ts.size == 0:
         return empty_trips()
     s = _steps(rows)
-    w = _walk(s.qty, flat_tolerance(rows.qty))
+    w = _walk(s.qty, flat_tolerance(rows.qty, lot))
     exit_qty = _per_trip(w, w.old, w.dec)
     exit_notional = _per_trip(w, w.old, np.where(w.dec > 0, w.dec * s.price, 0.0))
     entry_qty = _per_trip(w, w.now, w.inc)
@@ -203,12 +205,14 @@ def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float(
     )
 
 
-def symbol_trips(rows: LedgerArrays, last_marks: Mapping[str, tuple[int, float]]) -> dict[str, Trips]:
-    """Round trips of `rows` per symbol (sorted by name); open trips valued at `last_marks`."""
+def symbol_trips(rows: LedgerArrays, last_marks: Mapping[str, tuple[int, float]],
+                 lots: Mapping[str, float] | None = None) -> dict[str, Trips]:
+    """Round trips of `rows` per symbol (sorted by name); open trips valued at `last_marks`;
+    `lots` gives each symbol's lot (base currency), below which a position is flat."""
     out = {}
     for sym in sorted(set(rows.symbol.tolist())):
         mark_ts, mark_price = last_marks.get(sym, (0, float("nan")))
-        out[sym] = round_trips(rows.where(rows.symbol == sym), mark_ts, mark_price)
+        out[sym] = round_trips(rows.where(rows.symbol == sym), mark_ts, mark_price, (lots or {}).get(sym, 0.0))
     return out
 
 
@@ -221,13 +225,14 @@ def last_marks(marks: pa.Table) -> dict[str, tuple[int, float]]:
     return out
 
 
-def trades_table(ledger: pa.Table, marks: pa.Table, strategy_ids: Sequence[str]) -> pa.Table:
+def trades_table(ledger: pa.Table, marks: pa.Table, strategy_ids: Sequence[str],
+                 lots: Mapping[str, float] | None = None) -> pa.Table:
     """TRADES rows: every strategy's round trips (in `strategy_ids` order), each in order of entry."""
     rows = ledger_arrays(ledger)
     marked = last_marks(marks)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in TRADES.names}
     for sid in strategy_ids:
-        per_symbol = symbol_trips(rows.where(rows.strategy_id == sid), marked)
+        per_symbol = symbol_trips(rows.where(rows.strategy_id == sid), marked, lots)
         trips = concat_trips(list(per_symbol.values()))
         symbols = np.concatenate([np.full(t.side.size, sym, dtype=object) for sym, t in per_symbol.items()]
                                  + [np.zeros(0, dtype=object)])

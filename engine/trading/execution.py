@@ -34,20 +34,24 @@ class Immediate:
     """
 
     def plan(self, inst: Instrument, gap: float, working: Sequence[Order], price: float) -> Plan:
-        """Plan the orders for a gap (target - position, base currency) given the working orders."""
+        """Plan the orders for a gap (target - position, base currency) given the working orders.
+
+        On spot a buy's fee is paid in the base currency it receives, so a buy of s delivers
+        s x (1 - taker fee): a buy is sized gap / (1 - fee), rounded up to whole lots, so that the
+        account reaches its target, and working buys count for what they will deliver. A rest
+        smaller than one lot is the dust those fees leave (or a sell's rounding): nothing to do.
+        """
+        keep = 1.0 - inst.taker_fee if not inst.is_perp else 1.0  # what a buy delivers per unit
         pending = 0.0
         if working:
-            pending = sum(o.remaining * int(o.side) for o in working)
+            pending = sum(o.remaining * int(o.side) * (keep if o.side is Side.BUY else 1.0) for o in working)
             wrong_way = any(int(o.side) * gap <= 0 for o in working)
             if wrong_way or abs(pending) > abs(gap) + 1e-12:
                 return Plan(cancel=tuple(o.client_id for o in working), reason="targets moved")
         rest = gap - pending
-        needed = inst.round_size(rest)
-        if needed == 0:
-            if abs(rest) <= 1e-12:
-                return Plan()
-            lot = inst.lot_size * inst.contract_value
-            return Plan(reason=f"{abs(rest):g} {inst.base} is below one lot of {lot:g} {inst.base}", skipped=rest)
+        if abs(rest) < inst.lot_size * inst.contract_value * (1 - 1e-9):
+            return Plan()
+        needed = inst.ceil_size(rest / keep) if rest > 0 and keep != 1.0 else inst.round_size(rest)
         ref = price if math.isfinite(price) else 0.0
         err = inst.size_error(needed, ref) if ref > 0 else None
         if err:

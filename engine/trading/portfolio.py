@@ -195,7 +195,8 @@ class PortfolioManager:
                 f"fill of order {fill.client_id!r}: size {fill.size!r}, price {fill.price!r} and "
                 f"fee {fill.fee!r} must be finite with size and price positive"
             )
-        qty = fill.size if fill.side is Side.BUY else -fill.size
+        # what the account receives: a spot buy's fee is taken from the base currency it buys
+        qty = fill.size - fill.fee_base if fill.side is Side.BUY else -fill.size
         if owner:
             self.register(owner)
             rows = [_row(fill, owner, "fill", qty, fill.fee)]

@@ -139,6 +139,7 @@ class Recorder:
             "trade_id": [x[0].trade_id for x in f],
             "event_seq": [x[2] for x in f],
             "decide_seq": [self.decided.get(x[0].client_id, -1) for x in f],
+            "fee_base": [x[0].fee_base for x in f],
         }
         return cols
 

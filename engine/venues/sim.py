@@ -368,17 +368,20 @@ class SimVenue:
     def _book_fill(self, order: SimOrder, qty: float, price: float, liq: Liquidity, trade_id: str,
                    ts: int) -> None:
         inst = self.instruments[order.symbol]
-        fee = qty * price * self._fee_rate(inst, liq)
+        rate = self._fee_rate(inst, liq)
+        fee = qty * price * rate
+        # A spot buy pays its fee in the base currency it receives (as OKX does); the rest in quote.
+        fee_base = qty * rate if order.side > 0 and not inst.is_perp else 0.0
         order.remaining = 0.0 if order.remaining - qty <= order.size * 1e-12 else order.remaining - qty
         order.filled += qty
         order.notional += qty * price
         order.nfills += 1
         sym = order.symbol
-        self.positions[sym] = self.positions.get(sym, 0.0) + order.side * qty
-        self.cash[sym] = self.cash.get(sym, 0.0) - order.side * qty * price - fee
+        self.positions[sym] = self.positions.get(sym, 0.0) + order.side * qty - fee_base
+        self.cash[sym] = self.cash.get(sym, 0.0) - order.side * qty * price - (fee if fee_base == 0.0 else 0.0)
         self.fees += fee
         fill = Fill(order.client_id, sym, Side(order.side), price, qty, fee, liq, ts, trade_id,
-                    f"{order.client_id}-{order.nfills}")
+                    f"{order.client_id}-{order.nfills}", fee_base)
         done = order.remaining == 0.0
         if done:
             self._finish(order)

@@ -34,6 +34,7 @@ from tests.engine.backtest_factory import replay
 
 T0 = to_ns("2024-01-01T00:00Z")
 TICK = 0.1
+CAPITAL = 1_000.0
 
 
 class Chaos(Strategy):
@@ -100,6 +101,7 @@ def tapes(draw: st.DrawFn) -> dict[str, Any]:
                            "ask": round(price + spread, 1), "bid_size": sizes[0], "ask_size": sizes[1]})
     return {"trades": trades, "quotes": quotes, "end": t + NS_PER_MS,
             "spot": draw(st.booleans()), "seed": draw(st.integers(0, 10_000)),
+            "capital": draw(st.sampled_from([CAPITAL, 150.0])),  # 150 at ~100: the cash binds
             "size": draw(st.sampled_from([0.1, 1.0])),
             "sim": SimConfig(fill_model=draw(st.sampled_from(["touch", "walk"])),
                              latency_ns=draw(st.sampled_from([0, 1, 3])) * NS_PER_MS,
@@ -117,7 +119,7 @@ def _run(case: dict[str, Any], root: Path, faults: frozenset[str] = frozenset())
     params = {"seed": case["seed"], "size": case.get("size", 0.1)}
     cfg = BacktestConfig(strategies=(StrategySpec("test_chaos", params),),
                          symbols=(symbol,), start=T0, end=case["end"], venue="chaos", sim=case["sim"],
-                         warmup=False, capital=1_000.0, faults=faults)
+                         warmup=False, capital=case.get("capital", CAPITAL), faults=faults)
     bt = replay(cfg, root)
     check_accounts(bt)  # sub-ledgers add up to the account, the account to the venue
     return bt, symbol
@@ -151,12 +153,15 @@ def violations(case: dict[str, Any], bt: Backtest) -> list[str]:
             for tid, filled in maker_on.items() if filled > prints[tid]["size"] * (1 + 1e-9)]
     out += [f"fill after the cancel of {cid}" for cid, at in chaos.cancelled.items()
             if [f for f in fills if f.client_id == cid and f.ts > at]]
-    if case["spot"]:
-        held = 0.0
+    if case["spot"]:  # a buy receives its size less the fee (paid in base), a sell pays it in quote
+        held, cash = 0.0, case.get("capital", CAPITAL)
         for fill in fills:
-            held += fill.side * fill.size
+            held += fill.side * fill.size - fill.fee_base
+            cash -= fill.side * fill.size * fill.price + (fill.fee if fill.side is Side.SELL else 0.0)
             if held < -1e-9:
                 out.append(f"spot holding {held} below zero after {fill}")
+            if cash < -1e-9:
+                out.append(f"spot cash {cash} below zero after {fill}")
     return out
 
 
@@ -185,5 +190,25 @@ def test_the_checks_catch_resting_orders_filled_whole_on_a_touch() -> None:
                 bt, _ = _run(case, Path(folder), faults)
             assert bt is not None
             found += bool(violations(case, bt))
+        caught[bool(faults)] = found
+    assert caught == {False: 0, True: caught[True]} and caught[True] > 0
+
+
+def test_the_checks_catch_spot_buys_beyond_the_cash() -> None:
+    # The deliberate fault: no cash check, at decision or at fill. With 150 USDT at a price near 100,
+    # the random flows of the property test overspend on spot; with the checks they never do.
+    tape = [{"ts_event": T0 + k * NS_PER_MS, "ts_recv": T0 + k * NS_PER_MS, "trade_id": f"t{k}",
+             "price": round(100.0 + [0, -1, 1, -2, 0, 2, -1, 0][k % 8] * TICK, 1), "size": 3.0, "side": [1, -1][k % 2]}
+            for k in range(40)]
+    caught = {}
+    for faults in (frozenset(), frozenset({"no_cash_check"})):
+        found = 0
+        for seed in range(12):
+            case = {"trades": tape, "quotes": [], "end": T0 + 41 * NS_PER_MS, "spot": True, "seed": seed,
+                    "sim": SimConfig(), "size": 1.0, "capital": 150.0}
+            with tempfile.TemporaryDirectory() as folder:
+                bt, _ = _run(case, Path(folder), faults)
+            assert bt is not None
+            found += any("spot cash" in v for v in violations(case, bt))
         caught[bool(faults)] = found
     assert caught == {False: 0, True: caught[True]} and caught[True] > 0

@@ -14,7 +14,7 @@ import pytest
 
 from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
-from engine.model.events import Bar
+from engine.model.events import Bar, Trade
 from engine.model.time import NS_PER_MIN, NS_PER_S, to_ns
 from engine.results.build import BacktestResult
 from engine.results.summary import summary_table
@@ -82,6 +82,67 @@ def test_spot_cash_run_with_the_no_cash_check_fault_goes_negative(spot_root: Pat
     assert cash(result) == pytest.approx(-190_300.0)
     # and the "7% return on a 0.35% move": 10,000 - 200,300 + 100 x 2,010 = 10,700
     assert row(result, "portfolio")["final_equity"] == pytest.approx(10_700.0)
+
+
+class EnterExit(Strategy):
+    """Target `size` on the first trade, back to 0 on the first trade `exit_after_s` seconds later."""
+
+    size = Param(1.0, low=0.0, high=1000.0)
+    exit_after_s = Param(60, low=0)
+
+    def reset(self) -> None:
+        self.entered: int | None = None
+
+    def on_tick(self, tick: Trade) -> None:
+        if not self.ctx.trading:
+            return
+        if self.entered is None:
+            self.entered = tick.ts_recv
+            self.ctx.set_target(self.size)
+        elif tick.ts_recv >= self.entered + self.exit_after_s * S:
+            self.ctx.set_target(0.0)
+
+
+FLIP = "tests.engine.backtest.test_money_run:EnterExit"
+
+
+def test_spot_buy_pays_its_fee_in_the_eth_it_receives_and_reaches_its_target(spot_root: Path) -> None:
+    # taker 0.1%: a target of 1 ETH buys 1 / 0.999 = 1.001001001 -> 1.00100101 ETH (lots of 1e-8)
+    taker = SimConfig(maker_fee=0.0, taker_fee=0.001)
+    result = run_backtest(hold("ETH/USDT", 1.0, 3, sim=taker), spot_root)
+    (fill,) = result.fills.to_pylist()
+    assert (fill["size"], fill["price"]) == (1.00100101, 2003.0)
+    # the fee is 1.00100101 x 0.001 = 0.00100100101 ETH, worth 2.00500502303 USDT at 2,003
+    assert fill["fee_base"] == pytest.approx(0.00100100101, abs=1e-15)
+    assert fill["fee"] == pytest.approx(2.00500502303, abs=1e-10)
+    # it holds 1.00000000899 ETH (its target, and a dust of 0.00000000899 below one lot) and paid
+    # 1.00100101 x 2,003 = 2,005.00502303 USDT: the cash is 7,994.99497697
+    ledger = result.ledger.to_pylist()
+    assert sum(r["qty"] for r in ledger) == pytest.approx(1.00000000899, abs=1e-14)
+    assert cash(result) == pytest.approx(7_994.99497697, abs=1e-8)
+    # one order: the dust left over is no gap to fill and no skipped order
+    assert len(result.orders) == 1 and result.skipped.num_rows == 0
+    # marked at 2,010: 7,994.99497697 + 1.00000000899 x 2,010 = 10,004.99499504
+    assert row(result, "portfolio")["final_equity"] == pytest.approx(10_004.99499504, abs=1e-7)
+
+
+def test_spot_fee_dust_left_by_a_round_trip_counts_as_flat(tmp_path: Path) -> None:
+    # buy 1 ETH (receives 1.00000000899), sell it back: the sell rounds the holding down to whole
+    # lots (1.0), the 0.00000000899 ETH of dust stays; the trip is closed and the account flat.
+    write_trades(tmp_path, "ETH/USDT", [(0, 2003.0), (1, 2003.0), (61, 2010.0), (62, 2010.0), (190, 2012.0)])
+    taker = SimConfig(maker_fee=0.0, taker_fee=0.001)
+    result = run_backtest(BacktestConfig(strategies=(StrategySpec(FLIP, {"size": 1.0, "exit_after_s": 60}, "flip"),),
+                                         symbols=("ETH/USDT",), start=START, end=START + 4 * NS_PER_MIN,
+                                         capital=10_000.0, sim=taker, venue=VENUE), tmp_path)
+    sizes = [(f["side"], f["size"]) for f in result.fills.to_pylist()]
+    assert sizes == [(1, 1.00100101), (-1, 1.0)]
+    held = sum(r["qty"] for r in result.ledger.to_pylist())
+    assert held == pytest.approx(0.00000000899, abs=1e-14)
+    trades = result.trades.to_pylist()
+    assert [(t["closed"], t["exit_price"]) for t in trades] == [(True, 2010.0)]
+    # exposure: the grid is 00:01 .. 00:04 (the last trade is at 00:03:10); the position is read
+    # strictly before each point: 1 ETH at 00:01, the dust from 00:02 on (flat): 1 of 4 minutes
+    assert row(result, "flip")["exposure"] == pytest.approx(0.25)
 
 
 # -- the equity grid ----------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ class FillRig(Rig):
 def rig_for(capital: float, price: float, symbol: str, sim: SimConfig = LATE,
             limits: RiskLimits | None = None, ids: tuple[str, ...] = ("A",)) -> FillRig:
     """Strategies sharing `capital` on `symbol`, last trade `price`."""
-    instruments = {SWAP: make_instrument(SWAP), SPOT: make_instrument(SPOT)}
+    fees = {"maker_fee": sim.maker_fee or 0.0, "taker_fee": sim.taker_fee or 0.0}  # the engine knows the venue's
+    instruments = {SWAP: make_instrument(SWAP, **fees), SPOT: make_instrument(SPOT, **fees)}
     clock = SimClock(T0, 0)
     prices = LastPrices(price)
     engine = TradingEngine(EngineConfig(capital=capital, limits=limits or RiskLimits()), instruments, clock,

@@ -25,7 +25,9 @@ NO_FEES = SimConfig(maker_fee=0.0, taker_fee=0.0)
 def money_rig(capitals: dict[str, tuple[str, float]], price: float, sim: SimConfig = NO_FEES,
               instruments: dict[str, Instrument] | None = None) -> Rig:
     """An engine and venue whose strategies trade the given (symbol, capital); last trade `price`."""
-    instruments = instruments or {SWAP: make_instrument(SWAP), SPOT: make_instrument(SPOT)}
+    fees = {"maker_fee": sim.maker_fee, "taker_fee": sim.taker_fee}  # the engine knows the venue's fees
+    fees = {k: v for k, v in fees.items() if v is not None}
+    instruments = instruments or {SWAP: make_instrument(SWAP, **fees), SPOT: make_instrument(SPOT, **fees)}
     clock = SimClock(T0, 0)
     prices = LastPrices(price)
     total = sum(cap for _sym, cap in capitals.values())
@@ -104,25 +106,35 @@ def test_spot_cash_fault_off_lets_the_cash_go_negative() -> None:
 def test_spot_netting_short_backed_by_long_then_long_exit_leaves_everyone_flat() -> None:
     rig = money_rig({"A": (SPOT, 100_000.0), "B": (SPOT, 100_000.0)}, price=2000.0, sim=SimConfig())
     rig.act(rig.target("A", 1.0), rig.target("B", -0.5))
-    assert received(rig) == [("", Side.BUY, 0.5, OrderType.MARKET)]  # one buy of 0.5: B's short is virtual
-    rig.event(2001.0, symbol=SPOT)  # fill 0.5 @ 2,001, spot taker fee 0.1%: 1.0005
-    assert (rig.ledger("A", SPOT).position, rig.ledger("B", SPOT).position) == (1.0, -0.5)
+    # one buy for the gap of 0.5 (B's short is virtual). The spot fee (0.1%) is paid in the ETH
+    # received, so the buy is sized 0.5 / 0.999 = 0.5005005005, rounded up to lots of 1e-8: 0.50050051
+    assert received(rig) == [("", Side.BUY, 0.50050051, OrderType.MARKET)]
+    # fill @ 2,001: receives 0.50050051 x 0.999 = 0.50000000949 ETH, pays 0.50050051 x 2,001 =
+    # 1,001.50152051 USDT (the fee, 0.00050050051 ETH, is worth 1.00150152 USDT)
+    rig.event(2001.0, symbol=SPOT)
+    a, b = rig.ledger("A", SPOT), rig.ledger("B", SPOT)
+    assert (a.position, b.position) == (pytest.approx(1.00000000949, abs=1e-14), -0.5)
+    assert rig.engine.portfolio.account(SPOT).cash == pytest.approx(-1_001.50152051, abs=1e-8)
+    assert a.fees == pytest.approx(1.00150152051)
     assert skipped(rig) == []
     rig.event(2010.0, rig.target("A", 0.0), symbol=SPOT)
-    # targets sum to -0.5 < 0: the account goes flat, B's -0.5 is cut to 0 (no long to back it)
+    # targets sum to -0.5 < 0: the account goes flat, B's -0.5 is cut to 0 (no long to back it);
+    # it sells its holding rounded down to lots: 0.5, the 0.00000000949 ETH of fee dust stays
     assert received(rig)[-1] == ("", Side.SELL, 0.5, OrderType.MARKET)
     assert skipped(rig) == [("B", "spot_short", -0.5, 0.0)]
     assert rig.engine.recorder.skipped[0].reason == (
         "spot: the account cannot hold less than zero ETH; the targets sum to -0.5, so the shorts share the "
         "longs' 0 pro rata")
-    rig.event(2020.0, symbol=SPOT)  # fill: sell 0.5 @ 2,020, fee 1.01; A crosses 0.5 to B at 2,020
+    rig.event(2020.0, symbol=SPOT)  # fill: sell 0.5 @ 2,020, fee 1.01 USDT; A crosses 0.5 to B at 2,020
     a, b, acct = rig.ledger("A", SPOT), rig.ledger("B", SPOT), rig.engine.portfolio.account(SPOT)
-    assert (a.position, b.position, acct.position) == (0.0, 0.0, 0.0)
-    # A bought 1 @ 2,001 and sold 1 @ 2,020: +19, fees 1.0005 + 1.01 = 2.0105 -> 16.9895
-    assert a.cash == pytest.approx(16.9895)
+    assert (b.position, a.position, acct.position) == (0.0, pytest.approx(0.00000000949, abs=1e-14),
+                                                       pytest.approx(0.00000000949, abs=1e-14))
+    # A: 0.5 from B @ 2,001 (-1,000.5), the fill (-1,001.50152051), 0.5 to B @ 2,020 (+1,010),
+    # the sell (+1,010 - 1.01): 16.98847949 USDT, plus the dust
+    assert a.cash == pytest.approx(16.98847949, abs=1e-8)
     # B sold 0.5 @ 2,001 and bought it back @ 2,020 inside the account: -9.5, no fee
     assert b.cash == pytest.approx(-9.5)
-    assert acct.cash == pytest.approx(16.9895 - 9.5)
+    assert acct.cash == pytest.approx(16.98847949 - 9.5, abs=1e-8)
     rig.event(2030.0, rig.target("B", -0.5), symbol=SPOT)  # the same cut again: not recorded again
     assert len(skipped(rig)) == 1 and len(rig.venue.received) == 2
 

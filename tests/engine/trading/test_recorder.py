@@ -38,7 +38,7 @@ def test_recorder_columns_make_the_record_tables() -> None:
     assert fills.to_pylist()[0] | {"liquidity": "taker"} == {
         "seq": 0, "ts": 0, "client_id": "o1", "strategy_id": "a", "symbol": "ETH/USDT:USDT", "side": 1,
         "price": 100.0, "size": 2.0, "fee": 0.1, "liquidity": "taker", "trade_id": "t9", "event_seq": 8,
-        "decide_seq": 7,
+        "decide_seq": 7, "fee_base": 0.0,
     }
     row = ledger.to_pylist()[0]
     assert (row["strategy_id"], row["kind"], row["qty"], row["fee"]) == ("a", "fill", 2.0, 0.1)
