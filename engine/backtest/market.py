@@ -40,21 +40,25 @@ class ReplayMarket:
         self.zero_latency = bt.cfg.sim.latency_ns == 0
         self.staleness = bt.cfg.sim.quote_staleness_ns
 
-    def _limit(self, decided: int) -> int:
-        """The last local rank an instant may see: the deciding event at zero latency, else all."""
-        return decided - self.bt.base if self.zero_latency else 1 << 62
-
     def book(self, symbol: str, at: int, decided: int) -> Book | None:
+        """The usable book at an order's arrival `at` (README "How fills work")."""
+        return self._book(symbol, at, decided, self.zero_latency)
+
+    def book_at_decision(self, symbol: str, decided: int) -> Book | None:
+        """The usable book when the event `decided` is dispatched: what a strategy has seen by then."""
+        return self._book(symbol, self.bt.clock.ts, decided, True)
+
+    def _book(self, symbol: str, at: int, decided: int, by_rank: bool) -> Book | None:
         bt = self.bt
         s = bt.sym_index[symbol]
         if symbol in bt.source.bar_only:
             return None
         q = bt.quotes[s] if bt.quotes else None
-        limit = self._limit(decided)
+        limit = decided - bt.base if by_rank else 1 << 62  # the last local rank it may see
         i = -1
         if q is not None and len(q.key):
             # at zero latency the rank limit alone decides (everything ranked before has key <= at)
-            i = int(np.searchsorted(q.rank, limit, "right")) - 1 if self.zero_latency else \
+            i = int(np.searchsorted(q.rank, limit, "right")) - 1 if by_rank else \
                 int(np.searchsorted(q.key, at, "right")) - 1
         if i >= 0:
             assert q is not None
@@ -71,7 +75,7 @@ class ReplayMarket:
         tape = bt.tapes[s]
         if tape is not None and len(tape):
             lo = int(np.searchsorted(tape.rank, rank, "right"))
-            hi = int(np.searchsorted(tape.rank, limit, "right")) if self.zero_latency else \
+            hi = int(np.searchsorted(tape.rank, limit, "right")) if by_rank else \
                 int(np.searchsorted(tape.key, at, "right"))
             if hi > lo:
                 seen = tape.price[lo:hi]

@@ -55,6 +55,12 @@ class _Prices:
     def last_price(self, symbol: str) -> float:
         return self.bt.last_price(symbol)
 
+    def ask(self, symbol: str) -> float:
+        """The ask of the usable book at the current event (NaN without one): a market spot buy
+        reserves its cash there."""
+        book = self.bt.market.book_at_decision(symbol, self.bt.clock.seq)
+        return book.ask if book is not None else math.nan
+
 
 class Backtest(VenueSchedule):
     """One backtest run; `run()` returns the raw records, `engine.backtest.run` wraps it."""
@@ -78,8 +84,9 @@ class Backtest(VenueSchedule):
                          warn_leverage=cfg.warn_leverage),
             self.instruments, self.clock, prices,
         )
+        self.market = ReplayMarket(self)
         self.venue = SimVenue(self.instruments, cfg.sim, self.engine.bus.publish, self.clock, prices,
-                              on_change=self._changed, market=ReplayMarket(self))
+                              on_change=self._changed, market=self.market)
         self.fault_fill = "fill_on_decision" in cfg.faults
         if self.fault_fill:
             self.venue.min_gap = 0

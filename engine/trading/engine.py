@@ -32,9 +32,9 @@ from engine.trading.execution import Immediate
 from engine.trading.money import Money
 from engine.trading.oms import OrderManager, UnknownOrder
 from engine.trading.portfolio import PortfolioManager
-from engine.trading.ports import Clock, PriceSource, Venue
+from engine.trading.ports import AskSource, Clock, PriceSource, Venue
 from engine.trading.recorder import Recorder, Skip
-from engine.trading.risk import RiskEngine, RiskLimits, RiskState
+from engine.trading.risk import RiskEngine, RiskLimits, RiskState, buy_price
 from engine.trading.strategy import Strategy
 
 log = logging.getLogger("okxbot.engine")
@@ -66,6 +66,7 @@ class TradingEngine:
         self.instruments = dict(instruments)
         self.clock = clock
         self.prices = prices
+        self._asks = prices if isinstance(prices, AskSource) else None  # a market spot buy reserves at the ask
         self.bus = EventBus()
         self.portfolio = PortfolioManager(config.account)
         self.money = Money(self.instruments, self.portfolio, prices)
@@ -253,7 +254,7 @@ class TradingEngine:
                                          reason=f"risk: {decision.reason}"))
             return
         if not math.isfinite(cmd.price) and self.money.spot_buy(cmd):
-            self.money.reserve(cmd.client_id, state.price)
+            self.money.reserve(cmd.client_id, buy_price(cmd, state))
         assert self.venue is not None, "no venue attached"
         self.venue.submit(cmd)
 
@@ -319,9 +320,11 @@ class TradingEngine:
         price = self.prices.last_price(symbol)
         open_orders = self.oms.open_orders(symbol=symbol)
         currency = self.money.currency(symbol)
-        cash, reserved = math.inf, 0.0
+        cash, reserved, ask = math.inf, 0.0, math.nan
         if self.money.spot_buy(cmd):
             cash, reserved = self.money.cash(currency), self.money.reserved(currency, self.oms.open_orders())
+            if self._asks is not None:
+                ask = self._asks.ask(symbol)
         return RiskState(
             position=self.portfolio.position(symbol),
             price=price,
@@ -331,6 +334,7 @@ class TradingEngine:
             open_sell=sum(o.remaining for o in open_orders if o.side is Side.SELL),
             cash=cash,
             reserved=reserved,
+            ask=ask,
         )
 
     def equity(self) -> float:

@@ -7,7 +7,7 @@ The core owns these protocols; the simulated venue, the exchange adapters and th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from engine.model.events import AmendOrder, CancelOrder, OrderUpdate, SubmitOrder
 
@@ -32,6 +32,13 @@ class PriceSource(Protocol):
     """The last trade price the engine has seen for a symbol (NaN before the first trade)."""
 
     def last_price(self, symbol: str) -> float: ...
+
+
+@runtime_checkable
+class AskSource(Protocol):
+    """A price source that also knows the book: the ask in force now (NaN without a usable one)."""
+
+    def ask(self, symbol: str) -> float: ...
 
 
 class Clock(Protocol):

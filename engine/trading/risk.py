@@ -8,7 +8,7 @@ shrinks it for the checks after it:
   4. pause-entries, reduce-only, and equity at or below zero (in the order's currency): only what
      closes the position, counting open orders on the order's side, so the position can never flip;
   5. spot sells: no selling below zero holdings (holding minus open sells);
-  6. spot buys: size x price (the limit, else the last trade) within the currency's cash less the
+  6. spot buys: size x price (the limit, else the ask, else the last trade) within the currency's cash less the
      reservations of the open buys (README "How money is counted"); `cash_check = False` is a
      deliberate fault for the tests that prove they catch its absence;
   7. max position, 8. max notional, 9. perpetual margin: the position after the order, with the
@@ -69,6 +69,7 @@ class RiskState(msgspec.Struct, frozen=True, gc=False):
     open_sell: float = 0.0
     cash: float = math.inf  # spot buys: the account's cash in the quote currency ...
     reserved: float = 0.0  # ... and what its open spot buys have reserved of it
+    ask: float = math.nan  # the ask in force, where the engine sees the book: a market buy costs that
 
 
 class RiskDecision(msgspec.Struct, frozen=True, gc=False):
@@ -210,10 +211,10 @@ class RiskEngine:
     def _cash_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
         if inst.is_perp or order.side is Side.SELL or not self.cash_check:
             return math.inf
-        return max(0.0, state.cash - state.reserved) / _price(state, "spot cash", order)
+        return max(0.0, state.cash - state.reserved) / buy_price(order, state)
 
     def _cash_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
-        price = _price(state, "spot cash", order)
+        price = buy_price(order, state)
         return (f"spot cash: {state.cash - state.reserved:,.2f} {inst.quote} free ({state.cash:,.2f} cash less "
                 f"{state.reserved:,.2f} reserved by open buys), the order costs {order.size * price:,.2f} "
                 f"{inst.quote} at {price:g}")
@@ -271,6 +272,15 @@ def _price(state: RiskState, check: str, order: SubmitOrder | None = None) -> fl
     if not (math.isfinite(state.price) and state.price > 0):
         raise _Rejected(f"{check} check needs a price, got {state.price!r}")
     return state.price
+
+
+def buy_price(order: SubmitOrder, state: RiskState) -> float:
+    """What a spot buy reserves per unit: its limit, else the ask in force, else the last trade."""
+    if math.isfinite(order.price) and order.price > 0:
+        return order.price
+    if math.isfinite(state.ask) and state.ask > 0:
+        return state.ask
+    return _price(state, "spot cash")
 
 
 def _valid_size(inst: Instrument, size: float, order: SubmitOrder, state: RiskState) -> float:

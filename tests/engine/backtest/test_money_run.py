@@ -75,6 +75,21 @@ def test_spot_cash_run_buys_what_the_cash_pays(spot_root: Path) -> None:
     assert row(result, "portfolio")["final_equity"] == pytest.approx(10_034.94757861)
 
 
+def test_spot_market_buy_reserves_at_the_ask_of_the_book_in_force(tmp_path: Path) -> None:
+    # bid 2,000 / ask 2,010 quoted at 0.5 s, last trade 2,003 at 1 s: the buy decided there costs the
+    # ask. 10,000 / 2,010 = 4.975124378 -> 4.97512437 ETH (lots of 1e-8); it fills at the ask for
+    # 4.97512437 x 2,010 = 9,999.9999837 USDT, and the rest of the target finds no cash.
+    write_trades(tmp_path, "ETH/USDT", [(1, 2003.0), (2, 2003.0), (61, 2010.0), (130, 2010.0)])
+    quote = {"ts_event": START + S // 2, "ts_recv": START + S // 2, "bid": 2000.0, "ask": 2010.0,
+             "bid_size": 1000.0, "ask_size": 1000.0}
+    Lake.at(tmp_path).write("quotes", VENUE, "ETH/USDT", pa.Table.from_pylist([quote]))
+    result = run_backtest(hold("ETH/USDT", 100.0, 3), tmp_path)
+    (fill,) = result.fills.to_pylist()
+    assert (fill["size"], fill["price"], fill["liquidity"]) == (4.97512437, 2010.0, "taker")
+    assert cash(result) == pytest.approx(0.0000163, abs=1e-9)
+    assert [o["status"] for o in result.orders.to_pylist()] == ["filled", "rejected"]  # not cut at the fill
+
+
 def test_spot_cash_run_with_the_no_cash_check_fault_goes_negative(spot_root: Path) -> None:
     # the deliberate fault: 10,000 USDT buys 100 ETH at 2,003, cash 10,000 - 200,300 = -190,300
     result = run_backtest(hold("ETH/USDT", 100.0, 3, faults=frozenset({"no_cash_check"})), spot_root)

@@ -202,12 +202,31 @@ def test_spot_cash_limit_price_values_the_buy_and_perps_and_sells_are_not_cash_c
     assert shrunk.accepted and shrunk.size == pytest.approx(0.4)
     assert shrunk.reason.startswith("spot cash: 600.00 USDT free (1,000.00 cash less 400.00 reserved by open "
                                     "buys), the order costs 1,500.00 USDT at 1500")
-    # a market buy is valued at the last trade: 600 / 2,000 = 0.3 ETH
+    # a market buy is valued at the last trade when no book is seen: 600 / 2,000 = 0.3 ETH ...
     assert _check(risk, Side.BUY, 1.0, state, symbol=SPOT).size == pytest.approx(0.3)
+    # ... and at the ask when one is: 600 / 2,400 = 0.25 ETH; a limit buy still at its limit
+    asked = _state(position=1.0, price=2000.0, cash=1_000.0, reserved=400.0, ask=2_400.0)
+    assert _check(risk, Side.BUY, 1.0, asked, symbol=SPOT).size == pytest.approx(0.25)
+    assert _check(risk, Side.BUY, 1.0, asked, symbol=SPOT, price=1500.0).size == pytest.approx(0.4)
     assert _check(risk, Side.SELL, 1.0, state, symbol=SPOT).size == 1.0
     assert _check(risk, Side.BUY, 1.0, state, symbol=PERP).size == 1.0
     risk.cash_check = False  # the deliberate fault
     assert _check(risk, Side.BUY, 1.0, state, symbol=SPOT).size == 1.0
+
+
+def test_check_fill_values_the_fill_at_its_price_without_open_orders() -> None:
+    risk = _risk(max_leverage=1.0)
+    # margin at fill: equity 1,000 at leverage 1, a buy of 9 filled at 200 -> 1,000 / 200 = 5 ETH
+    cut = risk.check_fill(make_submit(side=Side.BUY, size=9.0, symbol=PERP, price=200.0),
+                          _state(price=200.0, equity=1_000.0))
+    assert (cut.accepted, cut.size) == (True, 5.0)
+    assert cut.reason.startswith("margin: equity 1000 USDT at leverage 1 and price 200")
+    assert cut.reason.endswith("fill of 9 ETH at 200 cut to 5")
+    # nothing left: rejected, size 0; a fill within every limit passes whole with no reason
+    full = _state(position=5.0, price=200.0, equity=1_000.0)
+    assert risk.check_fill(make_submit(side=Side.BUY, size=1.0, symbol=PERP, price=200.0), full).size == 0.0
+    assert risk.check_fill(make_submit(side=Side.SELL, size=1.0, symbol=PERP, price=200.0), full) == \
+        RiskDecision(True, 1.0, "")
 
 
 def test_equity_at_or_below_zero_only_reduces() -> None:
