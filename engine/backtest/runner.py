@@ -65,9 +65,12 @@ class Backtest(VenueSchedule):
         self.symbols = list(cfg.symbols)
         self.sym_index = {s: i for i, s in enumerate(self.symbols)}
         self.instruments = dict(cfg.instruments or {s: self._default_instrument(s) for s in self.symbols})
+        if "inverse_as_linear" in cfg.faults:  # the deliberate fault: value inverse contracts as linear
+            self.instruments = {s: replace(i, inverse=False) for s, i in self.instruments.items()}
         missing = [s for s in self.symbols if s not in self.instruments]
         if missing:
             raise ConfigError(f"no instrument for symbol {missing[0]!r}")
+        source.inverse = {s for s, i in self.instruments.items() if i.inverse}
         self.clock = SimClock()
         prices = _Prices(self)
         self.engine = TradingEngine(
@@ -108,7 +111,8 @@ class Backtest(VenueSchedule):
     # -- set-up ---------------------------------------------------------------------------
     def _default_instrument(self, symbol: str) -> Instrument:
         """OKX-like defaults, with a tick no coarser than the prices in the data (XRP/ETH trades at 1e-8)."""
-        inst = make_instrument(symbol, self.cfg.venue)
+        linear = {"inverse": False} if "inverse_as_linear" in self.cfg.faults else {}
+        inst = make_instrument(symbol, self.cfg.venue, **linear)
         step = self.source.price_step(symbol)
         return replace(inst, tick_size=step) if step < inst.tick_size else inst
 

@@ -31,6 +31,12 @@ class StrategyContext:
         """The strategy's capital (the account's times its weight), quote currency."""
         return self._engine.capitals[self.strategy_id]
 
+    @property
+    def inverse(self) -> bool:
+        """Whether the primary symbol is an inverse contract: sized in USD, its capital in the coin."""
+        inst = self._engine.instruments.get(self.symbol)
+        return inst is not None and inst.inverse
+
     def now(self) -> int:
         return self._engine.clock.ts
 

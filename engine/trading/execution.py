@@ -34,7 +34,7 @@ class Immediate:
     """
 
     def plan(self, inst: Instrument, gap: float, working: Sequence[Order], price: float) -> Plan:
-        """Plan the orders for a gap (target - position, base currency) given the working orders."""
+        """Plan the orders for a gap (target - position, in the symbol's size currency) given the working orders."""
         pending = 0.0
         if working:
             pending = sum(o.remaining * int(o.side) for o in working)
@@ -46,8 +46,8 @@ class Immediate:
         if needed == 0:
             if abs(rest) <= 1e-12:
                 return Plan()
-            lot = inst.lot_size * inst.contract_value
-            return Plan(reason=f"{abs(rest):g} {inst.base} is below one lot of {lot:g} {inst.base}", skipped=rest)
+            lot, unit = inst.lot_size * inst.contract_value, inst.size_currency
+            return Plan(reason=f"{abs(rest):g} {unit} is below one lot of {lot:g} {unit}", skipped=rest)
         ref = price if math.isfinite(price) else 0.0
         err = inst.size_error(needed, ref) if ref > 0 else None
         if err:

@@ -114,7 +114,7 @@ class SimVenue:
         self.actions: dict[str, list[Action]] = {}
         self.received: list[SubmitOrder] = []  # every order command that reached the venue
         self.positions: dict[str, float] = {}
-        self.cash: dict[str, float] = {}  # per symbol, quote currency, net of fees and funding
+        self.cash: dict[str, float] = {}  # per symbol, in its currency, net of fees and funding
         self.fees = 0.0
         self._seen: set[str] = set()
         self._walk = config.fill_model == "walk"
@@ -157,7 +157,8 @@ class SimVenue:
 
     def apply_funding(self, symbol: str, rate: float, mark: float) -> float:
         """Pay or receive funding on the account position; return the payment (negative = paid)."""
-        payment = -self.positions.get(symbol, 0.0) * mark * rate
+        unit = 1.0 / mark if self.instruments[symbol].inverse else mark  # one unit's worth (inverse: USD in the coin)
+        payment = -self.positions.get(symbol, 0.0) * unit * rate
         self.cash[symbol] = self.cash.get(symbol, 0.0) + payment
         return payment
 
@@ -351,14 +352,14 @@ class SimVenue:
     # -- fills --------------------------------------------------------------------------------
     def _fill(self, order: SimOrder, qty: float, price: float, liq: Liquidity, trade_id: str, ts: int) -> None:
         inst = self.instruments[order.symbol]
-        fee = qty * price * self._fee_rate(inst, liq)
+        fee = inst.notional(qty, price) * self._fee_rate(inst, liq)
         order.remaining = 0.0 if order.remaining - qty <= order.size * 1e-12 else order.remaining - qty
         order.filled += qty
         order.notional += qty * price
         order.nfills += 1
         sym = order.symbol
         self.positions[sym] = self.positions.get(sym, 0.0) + order.side * qty
-        self.cash[sym] = self.cash.get(sym, 0.0) - order.side * qty * price - fee
+        self.cash[sym] = self.cash.get(sym, 0.0) - inst.value(order.side * qty, price) - fee
         self.fees += fee
         fill = Fill(order.client_id, sym, Side(order.side), price, qty, fee, liq, ts, trade_id,
                     f"{order.client_id}-{order.nfills}")
