@@ -28,7 +28,8 @@ class StrategyContext:
 
     @property
     def capital(self) -> float:
-        """The strategy's capital (the account's times its weight), quote currency."""
+        """The strategy's capital (the account's times its weight), in its symbol's currency (the quote,
+        the coin for an inverse contract)."""
         return self._engine.capitals[self.strategy_id]
 
     @property

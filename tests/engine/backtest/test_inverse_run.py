@@ -154,3 +154,18 @@ def test_inverse_tape_sizes_are_read_in_usd_so_the_walk_caps_in_usd(tmp_path: Pa
     Lake.at(tmp_path).write("trades", VENUE, INV, pa.Table.from_pylist(rows))
     result = run_backtest(steps("1", 1.0, sim=SimConfig(fill_model="walk", maker_fee=0.0, taker_fee=0.0)), tmp_path)
     assert [(f["ts"], f["size"]) for f in result.fills.to_pylist()] == [(START + S, 2000.0), (START + 2 * S, 2000.0)]
+
+
+def test_inverse_equity_added_in_usdt_with_a_usdt_symbol(hold_root: Path) -> None:
+    # inv: the long above (1 BTC of capital); idle: BTC/USDT, never trades (1 USDT of capital)
+    specs = (StrategySpec(STEPS, {"plan": "1", "size": 0.1, "size_unit": "base"}, "inv", INV),
+             StrategySpec(STEPS, {"plan": "0"}, "idle", "BTC/USDT"))
+    cfg = BacktestConfig(strategies=specs, symbols=(INV, "BTC/USDT"), start=START, end=START + 5 * NS_PER_MIN,
+                         capital=2.0, venue=VENUE)
+    result = run_backtest(cfg, hold_root)
+    assert curve(result, "portfolio BTC") == pytest.approx([0.99995, 1.01995, 1.019942], rel=1e-12)
+    assert curve(result, "portfolio USDT") == pytest.approx([1.0, 1.0, 1.0])
+    # in USDT: 1 + 1 BTC x 40,000 = 40,001 of capital, then each minute's BTC change at its rate:
+    # -0.00005 x 40,000 = -2 -> 39,999; +0.02 x 50,000 -> 40,999; -0.000008 x 50,000 -> 40,998.6
+    assert curve(result, "portfolio") == pytest.approx([39_999.0, 40_999.0, 40_998.6], rel=1e-12)
+    assert (row(result, "portfolio")["currency"], row(result, "portfolio")["capital"]) == ("USDT", 40_001.0)
