@@ -15,7 +15,7 @@ from engine.model.types import Instrument, parse_symbol
 from engine.trading.risk import RiskLimits
 from engine.venues.sim import SimConfig
 
-FAULTS = frozenset({"bar_at_open", "fill_on_decision", "full_fill_on_touch", "no_cash_check"})
+FAULTS = frozenset({"bar_at_open", "fill_on_decision", "full_fill_on_touch", "inverse_as_linear", "no_cash_check"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,8 @@ class BacktestConfig:
     `faults` deliberately breaks the replay ("bar_at_open": release bars at their open time;
     "fill_on_decision": let an order fill on the event that decided it; "full_fill_on_touch": fill
     resting orders whole on any print that reaches them; "no_cash_check": let spot buys spend cash
-    the account does not have). Only the tests use it, to prove they catch such bugs.
+    the account does not have; "inverse_as_linear": size, value and settle inverse contracts as if
+    they were linear). Only the tests use it, to prove they catch such bugs.
     """
 
     strategies: tuple[StrategySpec, ...]

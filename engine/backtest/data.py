@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.backtest.bars import bar_tape, lake_bars
 from engine.backtest.replay import Bars, Tape, tape_from_table
@@ -67,6 +68,9 @@ class DataSource:
         self.end = end
         self.perps = perps or set()
         self.bar_only: dict[str, str] = {}  # symbol -> interval, for symbols the lake has as bars only
+        # Inverse contracts (set by the runner): the lake holds their sizes in the coin, the engine
+        # counts USD, so trade and quote sizes are read at their prices, bar volumes at the close.
+        self.inverse: set[str] = set()
 
     def check(self, intervals: dict[str, set[str]] | None = None) -> None:
         """Raise a DataError naming the symbol when it has no data in [start, end).
@@ -139,18 +143,26 @@ class DataSource:
         for k, symbol in enumerate(self.symbols):
             if symbol in self.bar_only:
                 interval = self.bar_only[symbol]
-                table = self.lake.read("bars", self.venue, symbol, lo, hi, interval=interval)
+                table = self._usd(symbol, self.lake.read("bars", self.venue, symbol, lo, hi, interval=interval),
+                                  "volume", "close")
                 tapes.append(bar_tape(symbol, table, interval_ns(interval)))
                 bars[k] = lake_bars(symbol, interval, table, interval_ns(interval), self.end)
             else:
-                tapes.append(tape_from_table(symbol, self.lake.read("trades", self.venue, symbol, lo, hi,
-                                                                    _TRADE_COLUMNS)))
+                table = self.lake.read("trades", self.venue, symbol, lo, hi, _TRADE_COLUMNS)
+                tapes.append(tape_from_table(symbol, self._usd(symbol, table, "size", "price")))
         funding = [self._funding(s, lo, hi) if trading and s in self.perps else
                    FundingArrays(_EMPTY_I, _EMPTY_F, _EMPTY_F) for s in self.symbols]
         quote_arrays = [self._quotes(s, lo, hi) if want else QuoteArrays(_EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F,
                                                                           _EMPTY_F, _EMPTY_F)
                         for s, want in zip(self.symbols, quotes, strict=True)]
         return Batch(tapes, funding, quote_arrays, bars)
+
+    def _usd(self, symbol: str, table: pa.Table, size: str, price: str) -> pa.Table:
+        """`table` with its `size` column times its `price` column on an inverse symbol (coin -> USD)."""
+        if symbol not in self.inverse:
+            return table
+        usd = pc.multiply(table.column(size).cast(pa.float64()), table.column(price).cast(pa.float64()))
+        return table.set_column(table.column_names.index(size), size, usd)
 
     def _funding(self, symbol: str, lo: int, hi: int) -> FundingArrays:
         table = self.lake.read("funding", self.venue, symbol, lo, hi)
@@ -176,7 +188,8 @@ class DataSource:
         return out
 
     def _quotes(self, symbol: str, lo: int, hi: int) -> QuoteArrays:
-        table = self.lake.read("quotes", self.venue, symbol, lo, hi)
+        table = self._usd(symbol, self._usd(symbol, self.lake.read("quotes", self.venue, symbol, lo, hi),
+                                            "bid_size", "bid"), "ask_size", "ask")
         ts_event = table.column("ts_event").to_numpy().astype(np.int64)
         recv = table.column("ts_recv")
         key = ts_event if recv.null_count == len(recv) else np.where(

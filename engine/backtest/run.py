@@ -33,6 +33,9 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
 
     config = cfg.to_json()
     record_params(config, bt)
+    inverse = sorted(s for s, inst in bt.instruments.items() if inst.inverse)
+    if inverse:  # valued as inverse contracts by the results (README "Inverse perpetuals")
+        config["inverse"] = inverse
     config["events"] = bt.events
     config["lots"] = {s: i.lot_size * i.contract_value for s, i in bt.instruments.items()}
     config["warnings"] = [text for _ts, text in bt.engine.warnings]

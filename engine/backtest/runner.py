@@ -74,9 +74,12 @@ class Backtest(VenueSchedule):
         fees = {k: v for k, v in (("maker_fee", cfg.sim.maker_fee), ("taker_fee", cfg.sim.taker_fee)) if v is not None}
         if fees:  # the engine sizes spot buys by the fee the venue will charge
             self.instruments = {s: replace(i, **fees) for s, i in self.instruments.items()}  # type: ignore[arg-type]
+        if "inverse_as_linear" in cfg.faults:  # the deliberate fault: value inverse contracts as linear
+            self.instruments = {s: replace(i, inverse=False) for s, i in self.instruments.items()}
         missing = [s for s in self.symbols if s not in self.instruments]
         if missing:
             raise ConfigError(f"no instrument for symbol {missing[0]!r}")
+        source.inverse = {s for s, i in self.instruments.items() if i.inverse}
         self.clock = SimClock()
         prices = _Prices(self)
         self.engine = TradingEngine(
@@ -118,7 +121,8 @@ class Backtest(VenueSchedule):
     # -- set-up ---------------------------------------------------------------------------
     def _default_instrument(self, symbol: str) -> Instrument:
         """OKX-like defaults, with a tick no coarser than the prices in the data (XRP/ETH trades at 1e-8)."""
-        inst = make_instrument(symbol, self.cfg.venue)
+        linear = {"inverse": False} if "inverse_as_linear" in self.cfg.faults else {}
+        inst = make_instrument(symbol, self.cfg.venue, **linear)
         step = self.source.price_step(symbol)
         return replace(inst, tick_size=step) if step < inst.tick_size else inst
 

@@ -59,13 +59,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--venue", default=None, help="lake venue to read (default: the one holding the symbol)")
     p.add_argument("--fill-model", choices=("touch", "walk"), default="touch", help="market fill model")
     p.add_argument("--latency-ms", type=float, default=0.0, help="order latency in ms (default 0)")
-    p.add_argument("--queue-ahead", type=float, default=0.0, help="base size ahead of our limit orders")
+    p.add_argument("--queue-ahead", type=float, default=0.0,
+                   help="base size ahead of our limit orders (USD on an inverse perpetual)")
     p.add_argument("--quote-staleness-ms", type=float, default=1000.0, metavar="MS",
                    help="a quote older than this is no book at an order's arrival (default 1000)")
     p.add_argument("--taker-fee", type=float, default=None, help="override the taker fee (fraction)")
     p.add_argument("--maker-fee", type=float, default=None, help="override the maker fee (fraction)")
     p.add_argument("--capital", type=float, default=10_000.0,
-                   help="the account's capital, quote currency (default 10000); the strategies share it by --weight")
+                   help="the account's capital, in each strategy's currency: the quote, or the coin of an inverse "
+                        "perpetual (default 10000); the strategies share it by --weight")
     p.add_argument("--warn-leverage", type=float, default=1.5, metavar="X",
                    help="warn when gross exposure passes X times equity (default 1.5)")
     p.add_argument("--no-warmup", action="store_true", help="do not load history before --start")

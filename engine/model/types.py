@@ -1,6 +1,7 @@
 """Basic types: sides, liquidity, instruments and symbols.
 
-All sizes are in base currency; timestamps are int64 nanoseconds UTC. Symbols are ccxt's
+Sizes are in base currency, except for inverse (coin-margined) perpetuals, whose sizes are USD
+face value (README "Inverse perpetuals"); timestamps are int64 nanoseconds UTC. Symbols are ccxt's
 unified form (`ETH/USDT`, `ETH/USDT:USDT` for the linear perpetual) everywhere except inside a
 venue adapter. Times are in `engine.model.time`.
 """
@@ -56,6 +57,8 @@ class Instrument:
 
     `contract_value` is base currency per contract (OKX `ctVal`; 1 for spot), `lot_size` and
     `min_size` are in contracts, as the venue counts them. Engine sizes are in base currency.
+    An `inverse` contract (`BTC/USD:BTC`) counts USD instead: its contract value and the engine's
+    sizes are in the quote currency (USD), its amounts in the settle currency, the coin.
     """
 
     symbol: str
@@ -72,10 +75,25 @@ class Instrument:
     maker_fee: float = 0.0
     taker_fee: float = 0.0
     max_leverage: float = 1.0
+    inverse: bool = False
 
     @property
     def is_perp(self) -> bool:
         return self.type is InstrumentType.SWAP
+
+    @property
+    def size_currency(self) -> str:
+        """The currency sizes are counted in: the base, the quote (USD) for an inverse contract."""
+        return self.quote if self.inverse else self.base
+
+    def value(self, size: float, price: float) -> float:
+        """A signed position's value in the settle currency at `price`, up to a constant that cancels
+        in every PnL: size x price, or -size / price for an inverse contract."""
+        return -size / price if self.inverse else size * price
+
+    def notional(self, size: float, price: float) -> float:
+        """What |size| is worth at `price` in the settle currency: |size| x price (|size| / price inverse)."""
+        return abs(size) / price if self.inverse else abs(size) * price
 
     # Rounding runs several times per order: its constants are computed once per instrument
     # (cached_property writes the instance __dict__, which a frozen dataclass without slots has).
@@ -126,14 +144,15 @@ class Instrument:
         return math.copysign(base, size) if base else 0.0
 
     def size_error(self, size: float, price: float) -> str | None:
-        """Why a base-currency size cannot be ordered at `price`, or None if it can."""
+        """Why a size (in `size_currency`) cannot be ordered at `price`, or None if it can."""
         contracts = self.contracts(size)
+        unit = self.size_currency
         if contracts <= 0 or contracts + 1e-12 < self.min_size:
             return (
-                f"size {abs(size):g} {self.base} is below the minimum of "
-                f"{max(self.min_size, self.lot_size) * self.contract_value:g} {self.base} for {self.symbol}"
+                f"size {abs(size):g} {unit} is below the minimum of "
+                f"{max(self.min_size, self.lot_size) * self.contract_value:g} {unit} for {self.symbol}"
             )
-        notional = contracts * self.contract_value * price
+        notional = contracts * self.contract_value * (1.0 if self.inverse else price)
         if notional + 1e-12 < self.min_notional:
             return f"notional {notional:g} {self.quote} is below the minimum {self.min_notional:g}"
         return None
@@ -146,17 +165,25 @@ def _decimals(step: float) -> int:
 
 # OKX's linear USDT swaps: base currency per contract.
 _CONTRACT_VALUES = {"BTC": 0.01, "ETH": 0.1, "SOL": 1.0, "XRP": 100.0, "DOGE": 1000.0}
+# OKX's inverse (coin-margined) swaps: USD per contract, 100 for BTC and 10 for every other coin.
+_INVERSE_CONTRACT_VALUES = {"BTC": 100.0}
+INVERSE_CONTRACT_VALUE = 10.0
 
 
 def make_instrument(symbol: str, venue: str = "synthetic", **overrides: object) -> Instrument:
     """Build an instrument from a ccxt symbol with OKX's default fees for its type.
 
-    `ETH/USDT` is spot, `ETH/USDT:USDT` a linear perpetual swap. Fees, tick, lot and contract
-    value may be overridden by keyword.
+    `ETH/USDT` is spot, `ETH/USDT:USDT` a linear perpetual swap, `BTC/USD:BTC` (settled in its base)
+    an inverse one, in whole contracts of 100 USD (BTC) or 10 USD. Fees, tick, lot and contract value
+    may be overridden by keyword; `inverse=False` values an inverse symbol as linear (a deliberate
+    fault of the tests).
     """
     base, quote, settle = parse_symbol(symbol)
     kind = InstrumentType.SWAP if settle else InstrumentType.SPOT
     maker, taker = DEFAULT_FEES[kind]
+    inverse = bool(overrides.pop("inverse", kind is InstrumentType.SWAP and settle == base != quote))
+    if inverse and kind is not InstrumentType.SWAP:
+        raise UserError(f"symbol {symbol!r} is spot: only a perpetual swap can be inverse")
     inst = Instrument(
         symbol=symbol,
         venue=venue,
@@ -165,17 +192,26 @@ def make_instrument(symbol: str, venue: str = "synthetic", **overrides: object) 
         quote=quote,
         settle=settle or quote,
         tick_size=0.01,
-        lot_size=1e-8 if kind is InstrumentType.SPOT else 0.01,
-        contract_value=1.0 if kind is InstrumentType.SPOT else _CONTRACT_VALUES.get(base, 1.0),
+        lot_size=1e-8 if kind is InstrumentType.SPOT else 1.0 if inverse else 0.01,
+        contract_value=_contract_value(kind, base, inverse),
         min_size=0.0,
         maker_fee=maker,
         taker_fee=taker,
         max_leverage=1.0 if kind is InstrumentType.SPOT else 10.0,
+        inverse=inverse,
     )
     unknown = set(overrides) - set(Instrument.__dataclass_fields__)
     if unknown:
         raise UserError(f"unknown instrument field {sorted(unknown)[0]!r}")
     return replace(inst, **overrides)  # type: ignore[arg-type]
+
+
+def _contract_value(kind: InstrumentType, base: str, inverse: bool) -> float:
+    if kind is InstrumentType.SPOT:
+        return 1.0
+    if inverse:
+        return _INVERSE_CONTRACT_VALUES.get(base, INVERSE_CONTRACT_VALUE)
+    return _CONTRACT_VALUES.get(base, 1.0)
 
 
 def parse_symbol(symbol: str) -> tuple[str, str, str]:

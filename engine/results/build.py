@@ -6,7 +6,9 @@ strategies and the TRADES, every strategy's round trips (engine/results/trips.py
 strategy id in config order, then 'portfolio' (the account: the sum of the strategies) and
 'buy_and_hold' (the portfolio's capital invested at each symbol's first mark in equal parts, held
 to the end, no fees), each in its currency; an owner in several currencies is reported per
-currency and, where they all convert, in USDT (engine/results/series.py).
+currency and, where they all convert, in USDT (engine/results/series.py). The symbols in
+config["inverse"] are inverse contracts (README "Inverse perpetuals"): positions in USD, valued at
+-position / price in the coin.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +28,7 @@ import pyarrow.compute as pc
 
 from engine.model.errors import ConfigError
 from engine.model.time import NS_PER_MIN
-from engine.results.ledger import FloatArray, LedgerArrays, ledger_arrays, sample_cumsum
+from engine.results.ledger import FloatArray, LedgerArrays, ledger_arrays, sample_cumsum, unit_values
 from engine.results.records import ALLOCATIONS, EQUITY, FILLS, LEDGER, MARKS, ORDERS, SKIPPED
 from engine.results.series import (
     BUY_AND_HOLD,
@@ -141,16 +143,24 @@ def _mark_prices(marks: pa.Table, ledger_ts: np.ndarray) -> tuple[np.ndarray, li
     return grid, symbols, prices
 
 
-def _value(
-    rows: LedgerArrays, capital: float, grid: np.ndarray, symbols: list[str], prices: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True, slots=True)
+class _Marks:
+    """The minute grid, the marked symbols, their prices[symbol, minute] and which are inverse."""
+
+    grid: np.ndarray
+    symbols: list[str]
+    prices: np.ndarray
+    inverse: Collection[str] = ()
+
+
+def _value(rows: LedgerArrays, capital: float, m: _Marks) -> tuple[np.ndarray, np.ndarray]:
     """(equity, positions[symbol, minute]) of the ledger rows `rows` started with `capital`."""
-    equity = capital + sample_cumsum(rows.ts, rows.cash_flow, grid)
-    positions = np.zeros((len(symbols), grid.size))
-    for j, sym in enumerate(symbols):
+    equity = capital + sample_cumsum(rows.ts, rows.cash_flow, m.grid)
+    positions = np.zeros((len(m.symbols), m.grid.size))
+    for j, sym in enumerate(m.symbols):
         mask = rows.symbol == sym
-        positions[j] = sample_cumsum(rows.ts[mask], rows.qty[mask], grid)
-        equity += positions[j] * prices[j]
+        positions[j] = sample_cumsum(rows.ts[mask], rows.qty[mask], m.grid)
+        equity += positions[j] * unit_values(m.prices[j], sym in m.inverse)
     return equity, positions
 
 
@@ -163,22 +173,33 @@ def _check_symbols(rows: LedgerArrays, capital: Mapping[str, float], symbols: li
         raise ValueError(f"ledger trades symbols {unmarked} that have no marks")
 
 
-def _part(owner: str, currency: str, capital: float, rows: LedgerArrays, grid: np.ndarray, symbols: list[str],
-          prices: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+def _part(owner: str, currency: str, capital: float, rows: LedgerArrays, m: _Marks) -> tuple[FloatArray, np.ndarray]:
     """(equity, positions[symbol, minute]) of one owner in one currency."""
     if owner == BUY_AND_HOLD:
-        held = [j for j, sym in enumerate(symbols) if symbol_currency(sym) == currency]
-        positions = np.zeros((len(symbols), grid.size))
-        if held:
-            positions[held] = ((capital / len(held)) / prices[held, 0])[:, None]
-            return (positions * prices).sum(axis=0), positions
-        return np.full(grid.size, capital), positions
+        return _buy_and_hold(currency, capital, m)
     mine = rows if owner == PORTFOLIO else rows.where(rows.strategy_id == owner)
-    return _value(mine.where(currency_mask(mine.symbol, (currency,))), capital, grid, symbols, prices)
+    return _value(mine.where(currency_mask(mine.symbol, (currency,))), capital, m)
+
+
+def _buy_and_hold(currency: str, capital: float, m: _Marks) -> tuple[FloatArray, np.ndarray]:
+    """Equal parts of `capital` in each symbol of `currency` at its first mark: a part c buys c / p0 of a
+    linear symbol, worth c / p0 x p; on an inverse one a long of c x p0 USD, worth c + c x p0 x (1/p0 - 1/p)."""
+    held = [j for j, sym in enumerate(m.symbols) if symbol_currency(sym) == currency]
+    positions = np.zeros((len(m.symbols), m.grid.size))
+    if not held:
+        return np.full(m.grid.size, capital), positions
+    share = capital / len(held)
+    positions[held] = (share / m.prices[held, 0])[:, None]
+    values = positions * m.prices
+    for j in (j for j in held if m.symbols[j] in m.inverse):
+        positions[j] = share * m.prices[j, 0]
+        values[j] = share + positions[j] * (1.0 / m.prices[j, 0] - 1.0 / m.prices[j])
+    return values.sum(axis=0), positions
 
 
 def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float],
-                  currencies: Mapping[str, str] | None = None, rates: Rates | None = None) -> pa.Table:
+                  currencies: Mapping[str, str] | None = None, rates: Rates | None = None,
+                  inverse: Collection[str] = ()) -> pa.Table:
     """EQUITY rows at every grid point g (`minute_grid`: the first mark to the last mark or ledger row).
 
     Per strategy s: capital_s + its cash flows with ts < g + sum over symbols of position_s(g) *
@@ -187,18 +208,19 @@ def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float
     account with the summed capital; 'buy_and_hold' invests that capital in equal parts at each
     symbol's first mark. Each in its currency: `currencies` gives each strategy's (default: the one
     currency of the symbols), the series and the USDT totals are `plan_series`'s, converted at
-    `rates`. `position` is filled for single-symbol runs, else NaN.
+    `rates`. `position` is filled for single-symbol runs, else NaN. The `inverse` symbols' positions
+    are valued at -position / mark instead (README "Inverse perpetuals").
     """
     rows = ledger_arrays(ledger)
     grid, symbols, prices = _mark_prices(marks, rows.ts)
+    m = _Marks(grid, symbols, prices, frozenset(inverse))
     _check_symbols(rows, capital, symbols)
     rates = rates or Rates()
     currencies = currencies or default_currencies(list(capital), [*symbols, *set(rows.symbol.tolist())])
     single = len(symbols) == 1
     curves: list[tuple[str, FloatArray, FloatArray]] = []
     for s in plan_series(capital, currencies, rows, rates, grid):
-        parts = [_part(s.owner, c, cap, rows, grid, symbols, prices) for c, cap in zip(s.parts, s.part_capital,
-                                                                                       strict=True)]
+        parts = [_part(s.owner, c, cap, rows, m) for c, cap in zip(s.parts, s.part_capital, strict=True)]
         if s.converted:
             _cap, eq = usdt_curve([(cap, part[0], rates.at(c, grid))
                                    for c, cap, part in zip(s.parts, s.part_capital, parts, strict=True)])
@@ -240,6 +262,7 @@ def build_result(
     capital = strategy_capital(config)
     currencies = strategy_currencies(config, list(capital))
     lots = {str(k): float(v) for k, v in (config.get("lots") or {}).items()}  # runs stored before lots: none
+    inverse = frozenset(config.get("inverse") or ())
     if isinstance(conversion, pa.Table):
         conversion = {str(config.get("quote", "USDT")): conversion}
     rates = Rates(conversion)
@@ -249,7 +272,7 @@ def build_result(
         LEDGER.get_field_index("fill_seq"), "fill_seq", pc.fill_null(ledger.column("fill_seq"), -1)
     )
     marks = conform(marks, MARKS, "marks")
-    equity = equity_curves(ledger, marks, capital, currencies, rates)
+    equity = equity_curves(ledger, marks, capital, currencies, rates, inverse)
     return BacktestResult(
         run_id=run_id,
         config=config,
@@ -261,9 +284,9 @@ def build_result(
         ledger=ledger,
         marks=marks,
         equity=equity,
-        stats=compute_stats(equity, ledger, fills, capital, currencies, rates, lots),
+        stats=compute_stats(equity, ledger, fills, capital, currencies, rates, inverse, lots),
         allocations=allocations_table(ledger),
-        trades=trades_table(ledger, marks, list(capital), lots),
+        trades=trades_table(ledger, marks, list(capital), inverse, lots),
         skipped=SKIPPED.empty_table() if skipped is None else conform(skipped, SKIPPED, "skipped"),
     )
 

@@ -59,6 +59,12 @@ def sample_cumsum(ts: np.ndarray, values: np.ndarray, grid: np.ndarray) -> Float
     return np.asarray(csum[np.searchsorted(ts, grid, side="left")])
 
 
+def unit_values(prices: FloatArray, inverse: bool) -> FloatArray:
+    """What one unit of position is worth at `prices`, in the symbol's currency, up to a constant that
+    cancels in every PnL: the price, or -1 / price for an inverse contract (USD units, coin amounts)."""
+    return np.asarray(-1.0 / prices) if inverse else prices
+
+
 def flat_tolerance(qty: FloatArray, lot: float = 0.0) -> float:
     """Absolute size at or below which a position counts as flat for steps of size `qty`: float
     noise, or less than one `lot` of the symbol (the dust a spot buy's fee, paid in the base

@@ -3,6 +3,9 @@
 The trading core's recorder (`engine.trading.recorder`) hands over orders, fills and ledger rows
 as plain columns with these names; the backtester adds the marks; `engine.results.build` derives equity
 and statistics from them; `engine.results.runs` stores all of them in DuckDB.
+
+"Base currency" sizes are USD and "quote currency" amounts are in the coin on an inverse contract
+(`BTC/USD:BTC`, README "Inverse perpetuals"), whose cash flows are qty/price - fee.
 """
 
 from __future__ import annotations

@@ -152,11 +152,16 @@ def usdt_curve(parts: Sequence[tuple[float, FloatArray, FloatArray]]) -> tuple[f
     return capital, total
 
 
-def convert_rows(rows: LedgerArrays, rates: Rates) -> LedgerArrays:
-    """The rows with price, fee and cash flow in USDT, at the rate of the minute each row counts in."""
+def row_rates(rows: LedgerArrays, rates: Rates) -> FloatArray:
+    """USDT per unit of each row's currency, at the minute the row counts in."""
     rate = np.ones(rows.ts.size)
     for symbol in set(rows.symbol.tolist()):
         mask = rows.symbol == symbol
         rate[mask] = rates.after(symbol_currency(symbol), rows.ts[mask])
+    return rate
+
+
+def convert_rows(rows: LedgerArrays, rate: FloatArray) -> LedgerArrays:
+    """The rows with price, fee and cash flow in USDT at each row's `rate` (`row_rates`)."""
     return LedgerArrays(rows.ts, rows.strategy_id, rows.symbol, rows.kind, rows.qty, rows.price * rate,
                         rows.fee * rate, rows.cash_flow * rate)

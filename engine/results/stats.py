@@ -15,7 +15,8 @@ Fixed definitions (the README quotes them). NaN means undefined; tables print it
 - Max drawdown = max over k of (1 - e_k / max(e_0 .. e_k)), a fraction (0.25 = 25 %).
 - Calmar = CAGR / max drawdown; NaN when CAGR is NaN or the max drawdown is 0.
 - Turnover = traded notional / capital. Portfolio: sum of |size * price| over the venue's fills;
-  a strategy: over its own `fill` and `cross` ledger rows; buy and hold: 1 (one purchase).
+  a strategy: over its own `fill` and `cross` ledger rows; buy and hold: 1 (one purchase). On an
+  inverse contract (sizes in USD, amounts in the coin) the notional is |size| / price.
 - Fees: portfolio: the venue's fills; a strategy: its ledger rows. Quote currency, positive = cost.
 - Funding: sum of `funding` ledger cash flows (positive = received); funding_paid = -funding.
 - Exposure = fraction of the n minutes with a non-zero position in any symbol; exposure-adjusted
@@ -32,7 +33,7 @@ Fixed definitions (the README quotes them). NaN means undefined; tables print it
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,6 +50,7 @@ from engine.results.series import (
     currency_mask,
     default_currencies,
     plan_series,
+    row_rates,
     symbol_currency,
     usdt_curve,
 )
@@ -214,28 +216,39 @@ def series_stats(s: SeriesInputs) -> dict[str, float | int | str]:
     }
 
 
+def traded_notional(rows: LedgerArrays, inverse: Collection[str], rate: FloatArray | None = None) -> float:
+    """Sum of |qty x price| over the `fill` and `cross` rows (|qty| / price on the `inverse` symbols),
+    each times its row's `rate` when given (amounts converted to USDT)."""
+    traded = (rows.kind == "fill") | (rows.kind == "cross")
+    value = np.abs(rows.qty * (rows.price if rate is None else rows.price * rate))
+    for sym in set(inverse) & set(rows.symbol.tolist()):
+        mask = rows.symbol == sym
+        value[mask] = np.abs(rows.qty[mask] / rows.price[mask]) * (1.0 if rate is None else rate[mask])
+    return float(np.sum(value[traded]))
+
+
 def _sub_ledger_inputs(
-    series: str, capital: float, rows: LedgerArrays, grid: np.ndarray, equity: FloatArray,
+    s: Series, rows: LedgerArrays, grid: np.ndarray, equity: FloatArray, notional: float, inverse: Collection[str],
     lots: Mapping[str, float],
 ) -> SeriesInputs:
-    """Inputs of a series whose trading is the ledger rows `rows` (a strategy, or the account)."""
+    """Inputs of series `s` whose trading is the ledger rows `rows` (a strategy, or the account), whose
+    traded notional is `notional`; the `inverse` symbols are inverse contracts."""
     positions, tolerances = [], []
     for sym in sorted(set(rows.symbol.tolist())):
         mask = rows.symbol == sym
         positions.append(sample_cumsum(rows.ts[mask], rows.qty[mask], grid))
         tolerances.append(flat_tolerance(rows.qty[mask], lots.get(sym, 0.0)))
-    traded = (rows.kind == "fill") | (rows.kind == "cross")
     funding = rows.kind == "funding"
     return SeriesInputs(
-        series=series,
-        capital=capital,
+        series=s.name,
+        capital=s.capital,
         equity=equity,
         exposure=exposure(positions, tolerances, grid.size),
-        notional=float(np.sum(np.abs(rows.qty[traded] * rows.price[traded]))),
+        notional=notional,
         fees=float(np.sum(rows.fee)),
         funding=float(np.sum(rows.cash_flow[funding])),
         fills=int(np.count_nonzero(rows.kind == "fill")),
-        trips=concat_trips(list(symbol_trips(rows, {}, lots).values())).closed_only(),
+        trips=concat_trips(list(symbol_trips(rows, {}, inverse, lots).values())).closed_only(),
     )
 
 
@@ -246,9 +259,10 @@ def _curve(equity: pa.Table, series: str) -> tuple[np.ndarray, FloatArray]:
     return ts[order], np.asarray(rows.column("equity").to_numpy(), dtype=np.float64)[order]
 
 
-def _venue(account: SeriesInputs, fills: pa.Table, s: Series, rates: Rates) -> SeriesInputs:
+def _venue(account: SeriesInputs, fills: pa.Table, s: Series, rates: Rates, inverse: Collection[str]) -> SeriesInputs:
     """The account's inputs with the venue's figures: its fills in the series' currencies (in USDT
-    at each fill's minute when the series converts)."""
+    at each fill's minute when the series converts); on the `inverse` symbols the notional is
+    |size| / price."""
     symbol = np.asarray(fills.column("symbol").to_numpy(zero_copy_only=False), dtype=object)
     mine = currency_mask(symbol, s.parts)
     ts = np.asarray(fills.column("ts").to_numpy(), dtype=np.int64)[mine]
@@ -259,8 +273,11 @@ def _venue(account: SeriesInputs, fills: pa.Table, s: Series, rates: Rates) -> S
         for sym in set(symbol[mine].tolist()):
             at = symbol[mine] == sym
             rate[at] = rates.after(symbol_currency(sym), ts[at])
-    return replace(account, notional=float(np.sum(np.abs(size * price) * rate)), fees=float(np.sum(fee * rate)),
-                   fills=int(ts.size))
+    value = np.abs(size * price)
+    for sym in set(inverse) & set(symbol[mine].tolist()):
+        at = symbol[mine] == sym
+        value[at] = np.abs(size[at] / price[at])
+    return replace(account, notional=float(np.sum(value * rate)), fees=float(np.sum(fee * rate)), fills=int(ts.size))
 
 
 def _pnl_usdt(s: Series, equity: FloatArray, grid: np.ndarray, rates: Rates) -> float | None:
@@ -275,12 +292,13 @@ def _pnl_usdt(s: Series, equity: FloatArray, grid: np.ndarray, rates: Rates) -> 
 
 def compute_stats(
     equity: pa.Table, ledger: pa.Table, fills: pa.Table, capital: Mapping[str, float],
-    currencies: Mapping[str, str] | None = None, rates: Rates | None = None,
+    currencies: Mapping[str, str] | None = None, rates: Rates | None = None, inverse: Collection[str] = (),
     lots: Mapping[str, float] | None = None,
 ) -> pa.Table:
     """STATS rows of `plan_series`'s series: each strategy (in `capital` order), 'portfolio' and
-    'buy_and_hold', per currency (`currencies`: each strategy's, default the one of the symbols).
-    `lots` gives each symbol's lot: a position below it is flat (exposure, trips)."""
+    'buy_and_hold', per currency (`currencies`: each strategy's, default the one of the symbols);
+    the `inverse` symbols are inverse contracts; `lots` gives each symbol's lot: a position below
+    it is flat (exposure, trips)."""
     rows = ledger_arrays(ledger)
     grid = np.unique(np.asarray(equity.column("ts").to_numpy(), dtype=np.int64))
     rates = rates or Rates()
@@ -294,9 +312,10 @@ def compute_stats(
         else:
             mine = rows if s.owner == PORTFOLIO else rows.where(rows.strategy_id == s.owner)
             mine = mine.where(currency_mask(mine.symbol, s.parts))
-            inputs = _sub_ledger_inputs(s.name, s.capital, convert_rows(mine, rates) if s.converted else mine,
-                                        grid, eq, lots or {})
-            row = series_stats(_venue(inputs, fills, s, rates) if s.owner == PORTFOLIO else inputs)
+            rate = row_rates(mine, rates) if s.converted else None
+            inputs = _sub_ledger_inputs(s, mine if rate is None else convert_rows(mine, rate), grid, eq,
+                                        traded_notional(mine, inverse, rate), inverse, lots or {})
+            row = series_stats(_venue(inputs, fills, s, rates, inverse) if s.owner == PORTFOLIO else inputs)
         out.append({**row, "currency": s.currency, "pnl_usdt": _pnl_usdt(s, eq, grid, rates)})
     return pa.Table.from_pylist(out, schema=STATS)
 

@@ -15,18 +15,20 @@ Fixed definitions (the README quotes them):
 - Entry price: sum over the steps that made |position| larger of (increase * step price) /
   sum of the increases; exit price: the same over the steps that made it smaller. A flip step
   exits the old trip by |position before| and enters the new one by |position after|. The step
-  price is the quantity-weighted price of its rows: sum(qty * price) / sum(qty).
+  price is the quantity-weighted price of its rows: sum(qty * price) / sum(qty). On an inverse
+  contract (sizes in USD, README "Inverse perpetuals") every one of these means is harmonic
+  instead: sum(q) / sum(q / price), so that the PnL is side x size x (1/entry - 1/exit).
 - pnl: the sum of the trip's cash flows (fills and crosses net of fees, plus funding); fees: its
   fees, cost positive; funding_paid: minus its funding cash flows (cost positive).
 - entry_ts: the opening step's time; exit_ts: the closing step's time; duration = exit - entry.
 - A trip open at the end is returned with closed = False: its remaining position counts as exited
   at the given mark (its time is the exit time, its price enters the exit price), and the
-  position's value at the mark is added to its pnl.
+  position's value at the mark (position x mark, inverse: -position / mark) is added to its pnl.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -45,9 +47,9 @@ TRADES = pa.schema(
         ("exit_ts", pa.int64()),  # an open trip: the time of the mark it is valued at
         ("entry_price", pa.float64()),
         ("exit_price", pa.float64()),  # an open trip: includes the mark for the position still held
-        ("size", pa.float64()),  # largest |position|, base currency
+        ("size", pa.float64()),  # largest |position|, base currency (USD on an inverse symbol)
         ("duration_s", pa.float64()),
-        ("pnl", pa.float64()),  # quote currency, net of fees and funding
+        ("pnl", pa.float64()),  # the symbol's currency (quote, or the coin if inverse), net of fees and funding
         ("fees", pa.float64()),  # cost positive
         ("funding_paid", pa.float64()),  # cost positive
         ("closed", pa.bool_()),
@@ -108,7 +110,19 @@ class _Steps:
     funding: FloatArray
 
 
-def _steps(rows: LedgerArrays) -> _Steps:
+def _weigh(qty: FloatArray, price: FloatArray, inverse: bool) -> FloatArray:
+    """What prices are averaged by: qty x price, or qty / price on an inverse contract (harmonic)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(qty / price if inverse else qty * price)
+
+
+def _mean(weighed: FloatArray, qty: FloatArray, inverse: bool) -> FloatArray:
+    """The mean price of `qty` whose `_weigh` is `weighed` (NaN where qty is 0)."""
+    top, bottom = (qty, weighed) if inverse else (weighed, qty)
+    return np.divide(top, bottom, out=np.full(qty.shape, np.nan), where=qty != 0)
+
+
+def _steps(rows: LedgerArrays, inverse: bool) -> _Steps:
     """The rows summed per distinct time."""
     starts = np.flatnonzero(np.concatenate(([True], rows.ts[1:] != rows.ts[:-1])))
 
@@ -116,8 +130,8 @@ def _steps(rows: LedgerArrays) -> _Steps:
         return np.asarray(np.add.reduceat(values, starts), dtype=np.float64)
 
     qty = total(rows.qty)
-    notional = total(np.where(rows.qty != 0, rows.qty * rows.price, 0.0))
-    price = np.divide(notional, qty, out=np.full_like(qty, np.nan), where=qty != 0)
+    notional = total(np.where(rows.qty != 0, _weigh(rows.qty, rows.price, inverse), 0.0))
+    price = _mean(notional, qty, inverse)
     funding = total(np.where(rows.kind == "funding", rows.cash_flow, 0.0))
     return _Steps(rows.ts[starts], qty, price, total(rows.cash_flow), total(rows.fee), funding)
 
@@ -167,17 +181,19 @@ def _split(w: _Walk, values: FloatArray) -> FloatArray:
     return _per_trip(w, w.old, values * w.share) + rest
 
 
-def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float("nan"), lot: float = 0.0) -> Trips:
-    """The round trips of one sub-ledger (rows of one symbol, sorted), the open one valued at the
-    mark; a position below one `lot` is flat."""
+def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float("nan"),
+                inverse: bool = False, lot: float = 0.0) -> Trips:
+    """The round trips of one sub-ledger (rows of one symbol, sorted), the open one valued at the mark;
+    `inverse`: the symbol is an inverse contract (harmonic mean prices, valued at -position / mark);
+    a position below one `lot` is flat."""
     if rows.ts.size == 0:
         return empty_trips()
-    s = _steps(rows)
+    s = _steps(rows, inverse)
     w = _walk(s.qty, flat_tolerance(rows.qty, lot))
     exit_qty = _per_trip(w, w.old, w.dec)
-    exit_notional = _per_trip(w, w.old, np.where(w.dec > 0, w.dec * s.price, 0.0))
+    exit_notional = _per_trip(w, w.old, np.where(w.dec > 0, _weigh(w.dec, s.price, inverse), 0.0))
     entry_qty = _per_trip(w, w.now, w.inc)
-    entry_notional = _per_trip(w, w.now, np.where(w.inc > 0, w.inc * s.price, 0.0))
+    entry_notional = _per_trip(w, w.now, np.where(w.inc > 0, _weigh(w.inc, s.price, inverse), 0.0))
     size = np.zeros(w.n)
     held = w.after != 0
     np.maximum.at(size, w.now[held], np.abs(w.after[held]))
@@ -186,17 +202,16 @@ def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float(
     exit_ts[:n_closed] = s.ts[w.ends]
     pnl = _split(w, s.cash_flow)
     if w.n > n_closed:  # the last trip is still open: value what is left at the mark
-        exit_qty[-1] += abs(w.after[-1])
-        exit_notional[-1] += abs(w.after[-1]) * mark_price
-        pnl[-1] += w.after[-1] * mark_price
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exit_price = np.where(exit_qty > 0, exit_notional / exit_qty, np.nan)
+        left = w.after[-1]
+        exit_qty[-1] += abs(left)
+        exit_notional[-1] += abs(left) / mark_price if inverse else abs(left) * mark_price
+        pnl[-1] += -left / mark_price if inverse else left * mark_price
     return Trips(
         side=np.sign(w.after[w.opens]).astype(np.int8),
         entry_ts=s.ts[w.opens],
         exit_ts=exit_ts,
-        entry_price=entry_notional / entry_qty,
-        exit_price=exit_price,
+        entry_price=_mean(entry_notional, entry_qty, inverse),
+        exit_price=_mean(exit_notional, exit_qty, inverse),
         size=size,
         pnl=pnl,
         fees=_split(w, s.fee),
@@ -206,13 +221,15 @@ def round_trips(rows: LedgerArrays, mark_ts: int = 0, mark_price: float = float(
 
 
 def symbol_trips(rows: LedgerArrays, last_marks: Mapping[str, tuple[int, float]],
-                 lots: Mapping[str, float] | None = None) -> dict[str, Trips]:
-    """Round trips of `rows` per symbol (sorted by name); open trips valued at `last_marks`;
-    `lots` gives each symbol's lot (base currency), below which a position is flat."""
+                 inverse: Collection[str] = (), lots: Mapping[str, float] | None = None) -> dict[str, Trips]:
+    """Round trips of `rows` per symbol (sorted by name); open trips valued at `last_marks`; the
+    `inverse` symbols are inverse contracts; `lots` gives each symbol's lot, below which a position
+    is flat."""
     out = {}
     for sym in sorted(set(rows.symbol.tolist())):
         mark_ts, mark_price = last_marks.get(sym, (0, float("nan")))
-        out[sym] = round_trips(rows.where(rows.symbol == sym), mark_ts, mark_price, (lots or {}).get(sym, 0.0))
+        out[sym] = round_trips(rows.where(rows.symbol == sym), mark_ts, mark_price, sym in inverse,
+                               (lots or {}).get(sym, 0.0))
     return out
 
 
@@ -226,13 +243,13 @@ def last_marks(marks: pa.Table) -> dict[str, tuple[int, float]]:
 
 
 def trades_table(ledger: pa.Table, marks: pa.Table, strategy_ids: Sequence[str],
-                 lots: Mapping[str, float] | None = None) -> pa.Table:
+                 inverse: Collection[str] = (), lots: Mapping[str, float] | None = None) -> pa.Table:
     """TRADES rows: every strategy's round trips (in `strategy_ids` order), each in order of entry."""
     rows = ledger_arrays(ledger)
     marked = last_marks(marks)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in TRADES.names}
     for sid in strategy_ids:
-        per_symbol = symbol_trips(rows.where(rows.strategy_id == sid), marked, lots)
+        per_symbol = symbol_trips(rows.where(rows.strategy_id == sid), marked, inverse, lots)
         trips = concat_trips(list(per_symbol.values()))
         symbols = np.concatenate([np.full(t.side.size, sym, dtype=object) for sym, t in per_symbol.items()]
                                  + [np.zeros(0, dtype=object)])

@@ -10,10 +10,11 @@ counter-order whose level still holds an order (only after a gap or out-of-order
 skipped rather than stacked against it.
 
 Sizes follow the shared rule: `size` (each order) and `max_position` are in `size_unit` (a
-fraction of the strategy's capital by default) and are converted to base currency once, at the
-reference price. Inventory is capped: an order is placed only if the position stays within
-+-`max_position` even if every open order on that side fills. `on_stop` cancels every open order. The strategy places
-its own orders (`ctx.submit_limit`) and never calls `set_target`.
+fraction of the strategy's capital by default) and are converted to base currency (USD on an
+inverse contract) once, at the reference price. Inventory is capped: an order is placed only if
+the position stays within +-`max_position` even if every open order on that side fills.
+`on_stop` cancels every open order. The strategy places its own orders (`ctx.submit_limit`) and
+never calls `set_target`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from engine.model.errors import UserError
 from engine.model.events import OrderUpdate, Trade
 from engine.model.types import Side
-from engine.trading.sizing import base_size
+from engine.trading.sizing import position_size
 from engine.trading.strategy import Param, Strategy
 
 _EPS = 1e-12  # slack for sums of float sizes against the cap
@@ -74,8 +75,9 @@ class Grid(Strategy):
         if self.reference is not None or not self.ctx.trading:
             return
         self.reference = tick.price
-        self.order_size = base_size(self.size, self.size_unit, tick.price, self.ctx.capital)
-        self.cap = base_size(self.max_position, self.size_unit, tick.price, self.ctx.capital)
+        self.order_size = position_size(self.size, self.size_unit, tick.price, self.ctx.capital, self.ctx.inverse)
+        self.cap = position_size(self.max_position, self.size_unit, tick.price, self.ctx.capital,
+                                 self.ctx.inverse)
         for k in range(1, self.levels + 1):  # nearest levels first, so the cap trims the far ones
             self._place(-k, Side.BUY, self.order_size)
             self._place(k, Side.SELL, self.order_size)

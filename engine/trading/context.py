@@ -28,8 +28,15 @@ class StrategyContext:
 
     @property
     def capital(self) -> float:
-        """The strategy's capital (the account's times its weight), quote currency."""
+        """The strategy's capital (the account's times its weight), in its symbol's currency (the quote,
+        the coin for an inverse contract)."""
         return self._engine.capitals[self.strategy_id]
+
+    @property
+    def inverse(self) -> bool:
+        """Whether the primary symbol is an inverse contract: sized in USD, its capital in the coin."""
+        inst = self._engine.instruments.get(self.symbol)
+        return inst is not None and inst.inverse
 
     def now(self) -> int:
         return self._engine.clock.ts

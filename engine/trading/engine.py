@@ -73,6 +73,8 @@ class TradingEngine:
         for symbol, inst in self.instruments.items():
             if not inst.is_perp:
                 self.portfolio.long_only(symbol)
+            if inst.inverse:
+                self.portfolio.inverse(symbol)
         self.risk = RiskEngine(config.limits, self.instruments)
         self.oms = OrderManager()
         self.execution = Immediate()
@@ -155,9 +157,9 @@ class TradingEngine:
         asked = float(target)
         target = inst.round_size(target) if inst is not None else asked
         if target == 0.0 and asked != 0.0 and inst is not None and self.trading:
-            lot = inst.lot_size * inst.contract_value
+            lot, unit = inst.lot_size * inst.contract_value, inst.size_currency
             self.recorder.skip(Skip(self.clock.ts, strategy_id, symbol, "target", asked, 0.0,
-                                    f"{abs(asked):g} {inst.base} is below one lot of {lot:g} {inst.base}"),
+                                    f"{abs(asked):g} {unit} is below one lot of {lot:g} {unit}"),
                                f"{strategy_id}@{symbol}")
         elif self.recorder.skipping:  # a target acted on again: its next skip is a change
             self.recorder.unskip("target", f"{strategy_id}@{symbol}")
@@ -358,10 +360,10 @@ class TradingEngine:
     def _check_leverage(self, ts: int) -> None:
         """Warn once when the account's gross exposure passes `warn_leverage` times its equity."""
         gross = 0.0
-        for symbol in self.instruments:
+        for symbol, inst in self.instruments.items():
             price = self.prices.last_price(symbol)
             if math.isfinite(price):
-                gross += abs(self.portfolio.position(symbol)) * price
+                gross += inst.notional(self.portfolio.position(symbol), price)
         equity = self.equity()
         limit = self.config.warn_leverage
         if gross > limit * max(equity, 0.0):

@@ -34,7 +34,8 @@ class Immediate:
     """
 
     def plan(self, inst: Instrument, gap: float, working: Sequence[Order], price: float) -> Plan:
-        """Plan the orders for a gap (target - position, base currency) given the working orders.
+        """Plan the orders for a gap (target - position, in the symbol's size currency) given the
+        working orders.
 
         On spot a buy's fee is paid in the base currency it receives, so a buy of s delivers
         s x (1 - taker fee): a buy is sized gap / (1 - fee), rounded up to whole lots, so that the

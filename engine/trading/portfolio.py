@@ -22,6 +22,10 @@ position_i of each netting strategy:
 On a long-only symbol (spot) the account never holds less than zero. When the targets sum to less
 than zero the gaps are taken to the kept targets instead: the longs keep theirs, and the shorts
 share the longs' total pro rata to their targets (`kept_targets`), so the account goes flat.
+
+On an inverse symbol (`inverse`, README "Inverse perpetuals") positions are USD and amounts are in
+the coin: a position q is worth -q / price instead of q x price, so a row's cash flow is q / price
+- fee and funding q / mark x rate; everything else (netting, crosses, the invariant) is the same.
 """
 
 from __future__ import annotations
@@ -51,10 +55,10 @@ class Allocation(msgspec.Struct, frozen=True, gc=False):
     strategy_id: str
     symbol: str
     kind: str  # "fill" | "cross" | "funding"
-    qty: float  # signed base currency (0.0 for funding)
+    qty: float  # signed base currency, USD on an inverse symbol (0.0 for funding)
     price: float
-    fee: float  # quote currency, cost positive
-    cash_flow: float  # -qty*price - fee; for funding the payment (negative = paid)
+    fee: float  # the symbol's currency (quote, or the coin on an inverse symbol), cost positive
+    cash_flow: float  # -qty*price - fee (inverse: qty/price - fee); for funding the payment (negative = paid)
     client_id: str = ""
 
 
@@ -64,7 +68,8 @@ class SubLedger:
 
     `cash` is net of fees and funding; `fees` is the fees paid (cost positive); `funding` is the
     sum of funding payments (negative = paid); `volume` is the traded notional, internal crosses
-    included for strategies (the account counts venue fills only).
+    included for strategies (the account counts venue fills only). An `inverse` ledger values its
+    (USD) position at -position / mark, in the coin.
     """
 
     position: float = 0.0
@@ -72,10 +77,17 @@ class SubLedger:
     fees: float = 0.0
     funding: float = 0.0
     volume: float = 0.0
+    inverse: bool = False
 
     def equity(self, mark: float) -> float:
         """Cash plus the position marked at `mark` (the PnL, since every ledger starts at zero)."""
-        return self.cash + self.position * mark
+        return self.cash + self.value(mark)
+
+    def value(self, mark: float) -> float:
+        """The position at `mark`: position x mark, or -position / mark when inverse (0 when flat)."""
+        if self.inverse:
+            return -self.position / mark if self.position else 0.0
+        return self.position * mark
 
     def book(self, row: Allocation) -> None:
         """Apply one ledger row."""
@@ -85,7 +97,7 @@ class SubLedger:
         if row.kind == "funding":
             self.funding += row.cash_flow
         else:
-            self.volume += abs(row.qty) * row.price
+            self.volume += abs(row.qty) / row.price if self.inverse else abs(row.qty) * row.price
 
 
 class PortfolioManager:
@@ -99,6 +111,7 @@ class PortfolioManager:
         self._accounts: dict[str, SubLedger] = {}
         self._targets: dict[str, dict[str, float]] = {}  # symbol -> netting strategy -> target
         self._long_only: set[str] = set()
+        self._inverse: set[str] = set()
 
     # -- strategies and targets -----------------------------------------------------------
     def register(self, strategy_id: str) -> None:
@@ -122,6 +135,12 @@ class PortfolioManager:
     def long_only(self, symbol: str) -> None:
         """The account can never hold less than zero of `symbol` (a spot symbol)."""
         self._long_only.add(symbol)
+
+    def inverse(self, symbol: str) -> None:
+        """`symbol` is an inverse contract: positions in USD, amounts in the coin (before any row of it)."""
+        if any(sym == symbol for _sid, sym in self._ledgers) or symbol in self._accounts:
+            raise ValueError(f"{symbol} already has ledger rows: declare it inverse before trading it")
+        self._inverse.add(symbol)
 
     def kept_targets(self, symbol: str) -> dict[str, float]:
         """The targets the account works towards: as set, except on a long-only symbol whose targets
@@ -197,21 +216,21 @@ class PortfolioManager:
             )
         # what the account receives: a spot buy's fee is taken from the base currency it buys
         qty = fill.size - fill.fee_base if fill.side is Side.BUY else -fill.size
+        inverse = fill.symbol in self._inverse
         if owner:
             self.register(owner)
-            rows = [_row(fill, owner, "fill", qty, fill.fee)]
+            rows = [_row(fill, owner, "fill", qty, fill.fee, inverse)]
         else:
-            rows = self._netted_rows(fill, qty)
+            rows = self._netted_rows(fill, qty, inverse)
         self._book_all(rows)
-        acct = self._accounts.setdefault(fill.symbol, SubLedger())
-        acct.book(_row(fill, "", "fill", qty, fill.fee))
+        self._account(fill.symbol).book(_row(fill, "", "fill", qty, fill.fee, inverse))
         return rows
 
-    def _netted_rows(self, fill: Fill, qty: float) -> list[Allocation]:
+    def _netted_rows(self, fill: Fill, qty: float, inverse: bool) -> list[Allocation]:
         d = 1 if fill.side is Side.BUY else -1
         gaps = self._gaps(fill.symbol)
         if len(gaps) == 1:  # one netting strategy: the whole fill is its own (the common case)
-            return [_row(fill, next(iter(gaps)), "fill", qty, fill.fee)]
+            return [_row(fill, next(iter(gaps)), "fill", qty, fill.fee, inverse)]
         if not gaps:
             raise ValueError(
                 f"netted fill of order {fill.client_id!r} on {fill.symbol}: no strategy has a target there"
@@ -221,14 +240,14 @@ class PortfolioManager:
         if not with_:
             targets = self._targets[fill.symbol]
             heir = max(targets, key=lambda sid: targets[sid] * d)
-            return [_row(fill, heir, "fill", qty, fill.fee)]
+            return [_row(fill, heir, "fill", qty, fill.fee, inverse)]
         crossed = min(math.fsum(with_.values()), math.fsum(against.values()))
         rows: list[Allocation] = []
         if crossed > _EPS:
-            rows += [_row(fill, sid, "cross", q, 0.0) for sid, q in _split(-d * crossed, against).items()]
-            rows += [_row(fill, sid, "cross", q, 0.0) for sid, q in _split(d * crossed, with_).items()]
+            rows += [_row(fill, sid, "cross", q, 0.0, inverse) for sid, q in _split(-d * crossed, against).items()]
+            rows += [_row(fill, sid, "cross", q, 0.0, inverse) for sid, q in _split(d * crossed, with_).items()]
         fees = _split(fill.fee, with_)
-        rows += [_row(fill, sid, "fill", q, fees[sid]) for sid, q in _split(qty, with_).items()]
+        rows += [_row(fill, sid, "fill", q, fees[sid], inverse) for sid, q in _split(qty, with_).items()]
         return rows
 
     def cross(self, symbol: str, price: float, ts: int) -> list[Allocation]:
@@ -241,8 +260,9 @@ class PortfolioManager:
         crossed = min(math.fsum(longs.values()), math.fsum(shorts.values()))
         if crossed <= _EPS:
             return []
+        inverse = symbol in self._inverse
         rows = [
-            Allocation(ts, sid, symbol, "cross", q, price, 0.0, -q * price)
+            Allocation(ts, sid, symbol, "cross", q, price, 0.0, _flow(q, price, inverse))
             for total, weights in ((crossed, longs), (-crossed, shorts))
             for sid, q in _split(total, weights).items()
         ]
@@ -250,11 +270,13 @@ class PortfolioManager:
         return rows
 
     def apply_funding(self, symbol: str, rate: float, mark: float, ts: int) -> list[Allocation]:
-        """Each strategy with a position pays position * mark * rate; the account pays the sum."""
+        """Each strategy with a position pays position * mark * rate (inverse: position / mark * rate, in
+        the coin); the account pays the sum."""
         if not (math.isfinite(rate) and math.isfinite(mark) and mark > 0):
             raise ValueError(f"funding on {symbol}: rate {rate!r} and mark {mark!r} must be finite, mark > 0")
+        notional = 1.0 / mark if symbol in self._inverse else mark  # a unit's worth in the symbol's currency
         rows = [
-            Allocation(ts, sid, sym, "funding", 0.0, mark, 0.0, -led.position * mark * rate)
+            Allocation(ts, sid, sym, "funding", 0.0, mark, 0.0, -led.position * notional * rate)
             for (sid, sym), led in self._ledgers.items()
             if sym == symbol and led.position != 0.0
         ]
@@ -262,14 +284,23 @@ class PortfolioManager:
             return []
         self._book_all(rows)
         total = math.fsum(r.cash_flow for r in rows)
-        acct = self._accounts.setdefault(symbol, SubLedger())
-        acct.book(Allocation(ts, "", symbol, "funding", 0.0, mark, 0.0, total))
+        self._account(symbol).book(Allocation(ts, "", symbol, "funding", 0.0, mark, 0.0, total))
         return rows
 
     def _book_all(self, rows: list[Allocation]) -> None:
         for row in rows:
-            self._symbols.setdefault(row.symbol, None)
-            self._ledgers.setdefault((row.strategy_id, row.symbol), SubLedger()).book(row)
+            key = (row.strategy_id, row.symbol)
+            led = self._ledgers.get(key)
+            if led is None:
+                self._symbols.setdefault(row.symbol, None)
+                led = self._ledgers[key] = SubLedger(inverse=row.symbol in self._inverse)
+            led.book(row)
+
+    def _account(self, symbol: str) -> SubLedger:
+        acct = self._accounts.get(symbol)
+        if acct is None:
+            acct = self._accounts[symbol] = SubLedger(inverse=symbol in self._inverse)
+        return acct
 
     # -- checks -----------------------------------------------------------------------------
     def check_invariant(self, marks: Mapping[str, float], tol: float = 1e-6) -> None:
@@ -285,10 +316,14 @@ class PortfolioManager:
             _check_symbol(symbol, legs, acct, _mark(symbol, marks, legs, acct), tol)
 
 
-def _row(fill: Fill, strategy_id: str, kind: str, qty: float, fee: float) -> Allocation:
-    return Allocation(
-        fill.ts, strategy_id, fill.symbol, kind, qty, fill.price, fee, -qty * fill.price - fee, fill.client_id
-    )
+def _row(fill: Fill, strategy_id: str, kind: str, qty: float, fee: float, inverse: bool) -> Allocation:
+    flow = _flow(qty, fill.price, inverse)
+    return Allocation(fill.ts, strategy_id, fill.symbol, kind, qty, fill.price, fee, flow - fee, fill.client_id)
+
+
+def _flow(qty: float, price: float, inverse: bool) -> float:
+    """Cash paid for `qty` at `price`, before fees: -qty x price, or qty / price (in the coin) inverse."""
+    return qty / price if inverse else -qty * price
 
 
 def _split(total: float, weights: Mapping[str, float]) -> dict[str, float]:
@@ -323,7 +358,7 @@ def _check_symbol(symbol: str, legs: list[SubLedger], acct: SubLedger, mark: flo
         )
     pnl_sum = math.fsum(led.equity(mark) for led in legs)
     pnl = acct.equity(mark)
-    terms = [acct.cash, acct.position * mark] + [x for led in legs for x in (led.cash, led.position * mark)]
+    terms = [acct.cash, acct.value(mark)] + [x for led in legs for x in (led.cash, led.value(mark))]
     if abs(pnl_sum - pnl) > tol * max(1.0, *(abs(x) for x in terms)):
         raise InvariantError(
             f"{symbol}: strategy PnLs sum to {pnl_sum!r} but the account PnL is {pnl!r} at mark {mark!r}"

@@ -13,7 +13,8 @@ shrinks it for the checks after it:
      deliberate fault for the tests that prove they catch its absence;
   7. max position, 8. max notional, 9. perpetual margin: the position after the order, with the
      open orders on its side all filled, must stay within the limit; orders that reduce the
-     position always pass these three;
+     position always pass these three (on an inverse contract, sized in USD, the notional is the
+     position itself and the margin cap is equity (coin) x leverage x price, README "Inverse perpetuals");
   10. a shrunk size is rounded down to whole lots and rejected if that is no valid order size.
 
 At fill time (`check_fill`) the venue asks again, for each fill, with the fill's price and size:
@@ -43,10 +44,10 @@ _EPS = 1e-12
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """Per-symbol limits (sizes in base currency, notional in quote) and the order rate."""
+    """Per-symbol limits (sizes in the symbol's size currency, notional in quote) and the order rate."""
 
     max_position: float = math.inf  # |account position| per symbol
-    max_notional: float = math.inf  # |position| * price per symbol
+    max_notional: float = math.inf  # |position| * price per symbol (|position| on an inverse symbol)
     max_orders: int = 50  # max new orders per window ...
     rate_window_ns: int = NS_PER_S  # ... of this length
     max_leverage: float | None = None  # perpetuals; None = the instrument's max_leverage
@@ -161,8 +162,8 @@ class RiskEngine:
             if cap < size - _EPS:
                 why = explain(order, state, inst)
                 if cap <= _EPS:
-                    raise _Rejected(f"{why}: order of {size:g} {inst.base} rejected")
-                notes.append(f"{why}: order shrunk from {size:g} to {cap:g} {inst.base}")
+                    raise _Rejected(f"{why}: order of {size:g} {inst.size_currency} rejected")
+                notes.append(f"{why}: order shrunk from {size:g} to {cap:g} {inst.size_currency}")
                 size = cap
                 order = msgspec.structs.replace(order, size=size)  # the next rules see what is left
         if size < asked.size:
@@ -195,7 +196,7 @@ class RiskEngine:
         mode = ("paused (reduce only)" if self.paused else "reduce-only order" if order.reduce_only else
                 f"equity {state.equity:g} {inst.settle} at or below zero (reduce only)")
         closable = self._reduce_cap(order, state, inst)
-        return (f"{mode}: position {pos:g} {inst.base} with open {order.side.name.lower()}s "
+        return (f"{mode}: position {pos:g} {inst.size_currency} with open {order.side.name.lower()}s "
                 f"{open_same:g} leaves {closable:g} to close")
 
     def _spot_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
@@ -224,13 +225,13 @@ class RiskEngine:
         return math.inf if math.isinf(limit) else _exposure_cap(order, state, limit)
 
     def _position_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
-        return f"max_position {self.limits.max_position:g} {inst.base}: " + _state_text(order, state)
+        return f"max_position {self.limits.max_position:g} {inst.size_currency}: " + _state_text(order, state)
 
     def _notional_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
         limit = self.limits.max_notional
         if math.isinf(limit):
             return math.inf
-        return _exposure_cap(order, state, limit / _price(state, "max_notional"))
+        return _exposure_cap(order, state, limit if inst.inverse else limit / _price(state, "max_notional"))
 
     def _notional_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
         return (f"max_notional {self.limits.max_notional:g} {inst.quote} at price {state.price:g}: "
@@ -240,7 +241,10 @@ class RiskEngine:
         if not inst.is_perp:
             return math.inf
         lev = self.limits.max_leverage or inst.max_leverage
-        return _exposure_cap(order, state, max(0.0, state.equity) * lev / _price(state, "margin"))
+        price = _price(state, "margin")
+        # margin: |size| x price / leverage (linear), |size| / (price x leverage) of the coin (inverse)
+        room = max(0.0, state.equity) * lev
+        return _exposure_cap(order, state, room * price if inst.inverse else room / price)
 
     def _margin_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
         lev = self.limits.max_leverage or inst.max_leverage
@@ -288,9 +292,9 @@ def _valid_size(inst: Instrument, size: float, order: SubmitOrder, state: RiskSt
     rounded = abs(inst.round_size(size))
     price = order.price if math.isfinite(order.price) else state.price
     if rounded <= 0:
-        error: str | None = f"it rounds to zero lots of {inst.lot_size * inst.contract_value:g} {inst.base}"
+        error: str | None = f"it rounds to zero lots of {inst.lot_size * inst.contract_value:g} {inst.size_currency}"
     else:
         error = inst.size_error(rounded, price) if math.isfinite(price) else None
     if error:
-        raise _Rejected(f"shrunk size {size:g} {inst.base} is no valid order: {error}")
+        raise _Rejected(f"shrunk size {size:g} {inst.size_currency} is no valid order: {error}")
     return rounded

@@ -17,7 +17,7 @@ from engine.model.errors import UserError
 from engine.model.events import NAN, Bar, Funding, OrderUpdate, Quote, Trade
 from engine.model.time import interval_ns
 from engine.model.types import Side
-from engine.trading.sizing import SIZE_UNITS, base_size
+from engine.trading.sizing import SIZE_UNITS, position_size
 
 T = TypeVar("T")
 _KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a text"}
@@ -114,6 +114,8 @@ class Context(Protocol):
     def trading(self) -> bool: ...
     @property
     def capital(self) -> float: ...
+    @property
+    def inverse(self) -> bool: ...
     def now(self) -> int: ...
     def position(self, symbol: str | None = None) -> float: ...
     def last_price(self, symbol: str | None = None) -> float: ...
@@ -208,8 +210,9 @@ class Strategy:
     def hold(self, direction: float, price: float | None = None) -> None:
         """Hold `direction` times `size`: +1 long, -1 short, 0 flat (fractions scale it).
 
-        The size is converted to base units at `price` (default: the last trade) only when the
-        direction changes, so a held position is never re-traded because the price moved.
+        The size is converted to base units (USD on an inverse contract) at `price` (default: the last
+        trade) only when the direction changes, so a held position is never re-traded because the
+        price moved.
         """
         if direction == self._direction:
             return
@@ -217,11 +220,12 @@ class Strategy:
         if direction == 0:
             self.ctx.set_target(0.0)
             return
-        if self.size_unit == "base":  # no price needed (the benchmark's hot path)
+        if self.size_unit == "base" and not self.ctx.inverse:  # no price needed (the benchmark's hot path)
             self.ctx.set_target(direction * self.size)
             return
         px = self.ctx.last_price() if price is None else price
-        self.ctx.set_target(direction * base_size(self.size, self.size_unit, px, self.ctx.capital))
+        self.ctx.set_target(direction * position_size(self.size, self.size_unit, px, self.ctx.capital,
+                                                      self.ctx.inverse))
 
     @classmethod
     def uses(cls, callback: str) -> bool:

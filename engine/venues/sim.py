@@ -117,7 +117,7 @@ class SimVenue:
         self.actions: dict[str, list[Action]] = {}
         self.received: list[SubmitOrder] = []  # every order command that reached the venue
         self.positions: dict[str, float] = {}
-        self.cash: dict[str, float] = {}  # per symbol, quote currency, net of fees and funding
+        self.cash: dict[str, float] = {}  # per symbol, in its currency, net of fees and funding
         self.fees = 0.0
         self._seen: set[str] = set()
         self._walk = config.fill_model == "walk"
@@ -160,7 +160,8 @@ class SimVenue:
 
     def apply_funding(self, symbol: str, rate: float, mark: float) -> float:
         """Pay or receive funding on the account position; return the payment (negative = paid)."""
-        payment = -self.positions.get(symbol, 0.0) * mark * rate
+        unit = 1.0 / mark if self.instruments[symbol].inverse else mark  # one unit's worth (inverse: USD in the coin)
+        payment = -self.positions.get(symbol, 0.0) * unit * rate
         self.cash[symbol] = self.cash.get(symbol, 0.0) + payment
         return payment
 
@@ -369,7 +370,7 @@ class SimVenue:
                    ts: int) -> None:
         inst = self.instruments[order.symbol]
         rate = self._fee_rate(inst, liq)
-        fee = qty * price * rate
+        fee = inst.notional(qty, price) * rate
         # A spot buy pays its fee in the base currency it receives (as OKX does); the rest in quote.
         fee_base = qty * rate if order.side > 0 and not inst.is_perp else 0.0
         order.remaining = 0.0 if order.remaining - qty <= order.size * 1e-12 else order.remaining - qty
@@ -378,7 +379,8 @@ class SimVenue:
         order.nfills += 1
         sym = order.symbol
         self.positions[sym] = self.positions.get(sym, 0.0) + order.side * qty - fee_base
-        self.cash[sym] = self.cash.get(sym, 0.0) - order.side * qty * price - (fee if fee_base == 0.0 else 0.0)
+        paid = fee if fee_base == 0.0 else 0.0  # in quote (settle) currency
+        self.cash[sym] = self.cash.get(sym, 0.0) - inst.value(order.side * qty, price) - paid
         self.fees += fee
         fill = Fill(order.client_id, sym, Side(order.side), price, qty, fee, liq, ts, trade_id,
                     f"{order.client_id}-{order.nfills}", fee_base)

@@ -64,7 +64,9 @@ class Model:
 
     @classmethod
     def of(cls, cfg: SynthConfig) -> Model:
-        inst = make_instrument(cfg.symbol)
+        # The lake counts sizes in base currency, inverse contracts too: their trades are whole base lots
+        # of the linear contract (an inverse one's lot is USD).
+        inst = make_instrument(cfg.symbol, inverse=False)
         reg = cfg.regimes
         values, vectors = np.linalg.eig(_TRANSITIONS.T)
         visits = np.abs(np.real(vectors[:, np.argmin(np.abs(values - 1.0))]))

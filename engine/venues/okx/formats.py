@@ -56,6 +56,8 @@ SIDES = {"buy": 1, "sell": -1}
 # from the public instruments endpoint (recorded in shared/data/okx): linear contracts count base
 # currency, inverse (coin-margined, -USD-) contracts count USD.
 CONTRACT_VALUES = {"BTC-USDT": 0.01, "ETH-USDT": 0.1, "BTC-USD": 100.0}
+# OKX's inverse contracts are 100 USD for BTC and 10 USD for every other coin.
+INVERSE_CONTRACT_VALUE = 10.0
 
 _EXPIRY = re.compile(r"^\d{6}$")
 
@@ -132,7 +134,7 @@ def base_sizes(inst: str, sizes: np.ndarray, prices: np.ndarray, contract_value:
     if not is_derivative(inst):
         return sizes
     family = "-".join(inst.split("-")[:2])
-    value = contract_value or CONTRACT_VALUES.get(family)
+    value = contract_value or CONTRACT_VALUES.get(family) or (INVERSE_CONTRACT_VALUE if is_inverse(inst) else None)
     if value is None:
         raise UserError(
             f"{where}: {inst} sizes are in contracts; pass --contract-value (its ctVal from OKX's "

@@ -37,6 +37,7 @@ class RecordingContext:
         self.symbol = symbol
         self.trading = trading
         self.capital = capital
+        self.inverse = False  # the primary symbol is an inverse contract (sized in USD)
         self.clock = 0
         self.last = math.nan  # the last trade price (or bar close) delivered
         self.targets: list[tuple[int, str, float]] = []  # (time, symbol, target)

@@ -154,6 +154,8 @@ def test_base_sizes_by_family_ct_val_for_swaps_and_futures() -> None:
     assert base_sizes("BTC-USDT-250328", contracts, prices, None, "f")[0] == pytest.approx(0.03)
     # inverse: 3 contracts of 100 USD at 40,000 USD/BTC = 0.0075 BTC
     assert base_sizes("BTC-USD-SWAP", contracts, prices, None, "f")[0] == pytest.approx(0.0075)
+    # other inverse families: 3 contracts of 10 USD at 2,000 USD/ETH = 0.015 ETH
+    assert base_sizes("ETH-USD-SWAP", contracts, np.array([2_000.0]), None, "f")[0] == pytest.approx(0.015)
     assert base_sizes("BTC-USDT", contracts, prices, None, "f")[0] == 3.0  # spot: as sent
     assert base_sizes("SOL-USDT-SWAP", contracts, prices, 1.0, "f")[0] == 3.0  # given ctVal
 
