@@ -52,7 +52,8 @@ class BacktestConfig:
     symbols: tuple[str, ...]
     start: int
     end: int
-    capital: float = 10_000.0  # the account's, quote currency; each strategy gets its weight of it
+    capital: float = 10_000.0  # the account's, in capital_currency; each strategy gets its weight of it,
+    capital_currency: str = "USDT"  # converted at the start into its own currency (backtest/capital.py)
     warn_leverage: float = 1.5  # warn once when gross exposure passes this multiple of equity
     venue: str = "synthetic"
     sim: SimConfig = field(default_factory=SimConfig)
@@ -85,6 +86,9 @@ class BacktestConfig:
                 raise ConfigError(f"strategy {spec.strategy_id!r}: weight {spec.weight!r} must be in (0, 1]")
         if not (isinstance(self.capital, int | float) and math.isfinite(self.capital) and self.capital > 0):
             raise ConfigError(f"capital {self.capital!r} must be a positive number")
+        if not (isinstance(self.capital_currency, str) and self.capital_currency.isalnum()
+                and self.capital_currency.isupper()):
+            raise ConfigError(f"capital_currency {self.capital_currency!r} must be a currency code like USDT or BTC")
         if not (isinstance(self.warn_leverage, int | float) and self.warn_leverage > 0):
             raise ConfigError(f"warn_leverage {self.warn_leverage!r} must be a positive number")
         self.capitals()  # weights that do not add up are refused here
@@ -121,6 +125,7 @@ class BacktestConfig:
                 for s in self.strategies
             ],
             "capital": self.capital,
+            "capital_currency": self.capital_currency,
             "warn_leverage": self.warn_leverage,
             "symbols": list(self.symbols),
             "start": self.start,

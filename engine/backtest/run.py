@@ -38,7 +38,8 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
         config["inverse"] = inverse
     config["events"] = bt.events
     config["lots"] = {s: i.lot_size * i.contract_value for s, i in bt.instruments.items()}
-    config["warnings"] = [text for _ts, text in bt.engine.warnings]
+    record_capital(config, bt)
+    config["warnings"] = bt.capital.warnings + [text for _ts, text in bt.engine.warnings]
     conversion = usdt_conversions(lake, cfg, config)
     ledger = pa.table(bt.engine.recorder.ledger_columns(), schema=LEDGER)
     marks = with_mark_bars(lake, cfg, config, marks_table(bt.marks), ledger)
@@ -62,6 +63,17 @@ def record_params(config: dict[str, Any], bt: Backtest) -> None:
     """Store each strategy's full parameter set as it ran: the typed values, defaults included."""
     for entry in config["strategies"]:
         entry["params"] = bt.strategies[entry["id"]].param_values()
+
+
+def record_capital(config: dict[str, Any], bt: Backtest) -> None:
+    """Each strategy's capital as it ran, in its own currency, and the rates it was converted at:
+    config["capital_rates"] (USDT per unit, the start's) and config["capital_conversion"] (text)."""
+    for entry in config["strategies"]:
+        entry["capital"] = bt.capital.capitals[entry["id"]]
+    if bt.capital.rates:
+        config["capital_rates"] = dict(bt.capital.rates)
+    if bt.capital.sources:
+        config["capital_conversion"] = ", ".join(bt.capital.sources[c] for c in sorted(bt.capital.sources))
 
 
 def usdt_conversions(lake: Lake, cfg: BacktestConfig, config: dict[str, object]) -> dict[str, pa.Table]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.backtest.capital import starting_capital
 from engine.backtest.config import BacktestConfig
 from engine.backtest.data import Batch, DataSource, QuoteArrays, max_key, pull_forward
 from engine.backtest.market import LastQuote, ReplayMarket
@@ -96,7 +97,8 @@ class Backtest(VenueSchedule):
         self.engine.risk.cash_check = "no_cash_check" not in cfg.faults
         self.venue.full_fill_on_touch = "full_fill_on_touch" in cfg.faults
         self.engine.attach(self.venue)
-        self.strategies, self.subs, self.builders = subscribe(cfg, self.engine, self.symbols)
+        self.capital = starting_capital(cfg, source.lake, self.instruments)
+        self.strategies, self.subs, self.builders = subscribe(cfg, self.engine, self.symbols, self.capital.capitals)
         self._check_data()
         n = len(self.symbols)
         self.tapes: list[Tape | None] = [None] * n

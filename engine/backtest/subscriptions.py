@@ -27,16 +27,15 @@ class Subscriptions:
 
 
 def subscribe(
-    cfg: BacktestConfig, engine: TradingEngine, symbols: list[str]
+    cfg: BacktestConfig, engine: TradingEngine, symbols: list[str], capitals: dict[str, float]
 ) -> tuple[dict[str, Strategy], Subscriptions, list[BarBuilder]]:
     """Build the configured strategies, add them to `engine`, and route each used callback.
 
     Only callbacks a strategy overrides are subscribed; bar strategies share one builder per
-    (symbol, interval).
+    (symbol, interval). `capitals`: each strategy's, in its own currency.
     """
     n = len(symbols)
     strategies: dict[str, Strategy] = {}
-    capitals = cfg.capitals()
     subs = Subscriptions([[] for _ in range(n)], [[] for _ in range(n)], [[] for _ in range(n)])
     for spec in cfg.strategies:
         strat = build_strategy(spec.name, spec.params)

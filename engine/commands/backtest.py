@@ -65,9 +65,10 @@ def add_parser(sub: Any) -> None:
                    help="a quote older than this is no book at an order's arrival (default 1000)")
     p.add_argument("--taker-fee", type=float, default=None, help="override the taker fee (fraction)")
     p.add_argument("--maker-fee", type=float, default=None, help="override the maker fee (fraction)")
-    p.add_argument("--capital", type=float, default=10_000.0,
-                   help="the account's capital, in each strategy's currency: the quote, or the coin of an inverse "
-                        "perpetual (default 10000); the strategies share it by --weight")
+    p.add_argument("--capital", default="10000", metavar="AMOUNT[CCY]",
+                   help="the account's capital, in USDT or the currency named after it (0.5BTC); the strategies "
+                        "share it by --weight, each converted at the start into its symbol's currency "
+                        "(default 10000 USDT)")
     p.add_argument("--warn-leverage", type=float, default=1.5, metavar="X",
                    help="warn when gross exposure passes X times equity (default 1.5)")
     p.add_argument("--no-warmup", action="store_true", help="do not load history before --start")
@@ -144,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             raise UserError(f"{flag} {value:g} must be >= 0")
     if not args.quote_staleness_ms > 0:
         raise UserError(f"--quote-staleness-ms {args.quote_staleness_ms:g} must be > 0")
+    capital, currency = parse_capital(args.capital)
     lake = Lake.at(args.data_root)
     venue = args.venue or _venue_of(lake, args.symbols)
     symbols = list(dict.fromkeys(args.symbols))
@@ -154,9 +156,24 @@ def config_from_args(args: argparse.Namespace) -> Any:
         end=last if args.end is None else to_ns(args.end, "--end"), venue=venue,
         sim=SimConfig(args.fill_model, round(args.latency_ms * 1_000_000), args.queue_ahead,
                       args.maker_fee, args.taker_fee, round(args.quote_staleness_ms * 1_000_000)),
-        capital=args.capital, warn_leverage=args.warn_leverage,
+        capital=capital, capital_currency=currency, warn_leverage=args.warn_leverage,
         warmup=not args.no_warmup, progress=True,
     )
+
+
+def parse_capital(text: str) -> tuple[float, str]:
+    """`--capital`: an amount, then optionally a currency (10000, 10000USDT, 0.5 BTC); USDT by default."""
+    import math
+    import re
+
+    from engine.model.errors import UserError
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z][A-Za-z0-9]+)?\s*", text)
+    amount = float(m.group(1)) if m else math.nan
+    if not (m and math.isfinite(amount) and amount > 0):
+        raise UserError(f"--capital {text!r} must be a positive amount, optionally followed by a currency "
+                        "(10000, 0.5BTC)")
+    return amount, (m.group(2) or "USDT").upper()
 
 
 def _venue_of(lake: Any, symbols: list[str]) -> str:

@@ -223,7 +223,8 @@ def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float
         parts = [_part(s.owner, c, cap, rows, m) for c, cap in zip(s.parts, s.part_capital, strict=True)]
         if s.converted:
             _cap, eq = usdt_curve([(cap, part[0], rates.at(c, grid))
-                                   for c, cap, part in zip(s.parts, s.part_capital, parts, strict=True)])
+                                   for c, cap, part in zip(s.parts, s.part_capital, parts, strict=True)],
+                                  [rates.capital_rate(c, grid) for c in s.parts])
             curves.append((s.name, eq, np.full(grid.size, np.nan)))
         else:
             eq, positions = parts[0]
@@ -265,7 +266,7 @@ def build_result(
     inverse = frozenset(config.get("inverse") or ())
     if isinstance(conversion, pa.Table):
         conversion = {str(config.get("quote", "USDT")): conversion}
-    rates = Rates(conversion)
+    rates = Rates(conversion, config.get("capital_rates"))
     fills = conform(fills, FILLS, "fills")
     ledger = conform(ledger, LEDGER, "ledger")
     ledger = ledger.set_column(

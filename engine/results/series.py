@@ -66,8 +66,10 @@ def default_currencies(strategy_ids: Sequence[str], symbols: Sequence[str]) -> d
 class Rates:
     """USDT per unit of each currency over time, from minute marks of CURRENCY/USDT (ts, price)."""
 
-    def __init__(self, tables: Mapping[str, pa.Table | None] | None = None) -> None:
+    def __init__(self, tables: Mapping[str, pa.Table | None] | None = None,
+                 start: Mapping[str, float] | None = None) -> None:
         self._series: dict[str, tuple[np.ndarray, FloatArray]] = {}
+        self._start = dict(start or {})  # the rates the capital was converted at, when it was
         for currency, table in (tables or {}).items():
             if table is not None and table.num_rows:
                 ts = np.asarray(table.column("ts").to_numpy(), dtype=np.int64)
@@ -86,6 +88,13 @@ class Rates:
             return np.full(ts.size, math.nan)
         conv_ts, price = self._series[currency]
         return np.asarray(price[np.maximum(np.searchsorted(conv_ts, ts, side="right") - 1, 0)])
+
+    def capital_rate(self, currency: str, first: np.ndarray) -> float:
+        """The rate a capital in `currency` counts at: the one it was converted at when the run
+        converted it (config["capital_rates"]), else the first grid point's."""
+        if currency in self._start:
+            return self._start[currency]
+        return float(self.at(currency, first[:1] if first.size else np.zeros(1, dtype=np.int64))[0])
 
     def after(self, currency: str, ts: np.ndarray) -> FloatArray:
         """The rate of the first grid point after each time: the minute a ledger row counts in."""
@@ -115,8 +124,7 @@ def _owner_series(owner: str, caps: Mapping[str, float], rates: Rates, grid: np.
         return [Series(owner, owner, parts[0], (parts[0],), caps[parts[0]], (caps[parts[0]],))]
     out = [Series(f"{owner} {c}", owner, c, (c,), caps[c], (caps[c],)) for c in parts]
     if all(rates.has(c) for c in parts):
-        first = grid[:1] if grid.size else np.zeros(1, dtype=np.int64)
-        total = math.fsum(caps[c] * float(rates.at(c, first)[0]) for c in parts)
+        total = math.fsum(caps[c] * rates.capital_rate(c, grid) for c in parts)
         out.insert(0, Series(owner, owner, USDT, tuple(parts), total, tuple(caps[c] for c in parts)))
     return out
 
@@ -141,10 +149,15 @@ def plan_series(capital: Mapping[str, float], currencies: Mapping[str, str], row
     return plan
 
 
-def usdt_curve(parts: Sequence[tuple[float, FloatArray, FloatArray]]) -> tuple[float, FloatArray]:
+def usdt_curve(parts: Sequence[tuple[float, FloatArray, FloatArray]],
+               capital_rates: Sequence[float] | None = None) -> tuple[float, FloatArray]:
     """(capital, equity) in USDT of per-currency (capital, equity, rate at each grid point) curves:
-    each capital at the first rate, each minute's change at that minute's rate."""
-    capital = math.fsum(cap * float(rate[0]) for cap, _eq, rate in parts if rate.size)
+    each capital at its `capital_rates` entry (default: the first rate), each minute's change at
+    that minute's rate."""
+    if capital_rates is None:
+        capital = math.fsum(cap * float(rate[0]) for cap, _eq, rate in parts if rate.size)
+    else:
+        capital = math.fsum(cap * r for (cap, _eq, _rate), r in zip(parts, capital_rates, strict=True))
     total = np.full(parts[0][1].size if parts else 0, capital)
     for cap, eq, rate in parts:
         steps = np.diff(np.concatenate(([cap], eq)))

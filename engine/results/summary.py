@@ -137,6 +137,9 @@ def header_parts(config: Mapping[str, Any]) -> list[str]:
         parts.append(f"amounts per currency ({names})" + (f", USDT via {conv}" if conv else ""))
     elif quote != "USDT":
         parts.append(f"pnl in {quote}" + (f", USDT via {conv}" if conv else ", no USDT conversion series"))
+    capital_conv = config.get("capital_conversion")
+    if capital_conv:
+        parts.append(f"capital converted at {capital_conv}")
     marks = config.get("marks")
     if isinstance(marks, Mapping) and marks:
         parts.append(marks_text(marks))

@@ -339,14 +339,10 @@ class TradingEngine:
             ask=ask,
         )
 
-    def equity(self) -> float:
-        """Account equity: capital plus every symbol's PnL at the last prices."""
-        total = self.config.capital
-        for symbol in self.instruments:
-            price = self.prices.last_price(symbol)
-            if math.isfinite(price):
-                total += self.portfolio.account_equity(symbol, price)
-        return total
+    def equity(self, currency: str) -> float:
+        """Account equity in `currency`: the capital in it plus the PnL of its symbols at the last
+        prices (amounts in different currencies are never added)."""
+        return self.money.equity(currency)
 
     def strategy_equity(self, strategy_id: str) -> float:
         """A strategy's capital plus its PnL on every symbol, at the last prices."""
@@ -358,20 +354,23 @@ class TradingEngine:
         return total
 
     def _check_leverage(self, ts: int) -> None:
-        """Warn once when the account's gross exposure passes `warn_leverage` times its equity."""
-        gross = 0.0
+        """Warn once when the account's gross exposure in a currency passes `warn_leverage` times its
+        equity in that currency."""
+        gross: dict[str, float] = {}
         for symbol, inst in self.instruments.items():
             price = self.prices.last_price(symbol)
             if math.isfinite(price):
-                gross += inst.notional(self.portfolio.position(symbol), price)
-        equity = self.equity()
+                gross[inst.settle] = gross.get(inst.settle, 0.0) + inst.notional(self.portfolio.position(symbol), price)
         limit = self.config.warn_leverage
-        if gross > limit * max(equity, 0.0):
-            text = (f"gross exposure {gross:,.2f} is {gross / equity:.2f}x the account's equity {equity:,.2f}, "
-                    f"past the stated {limit:g}x" if equity > 0 else
-                    f"gross exposure {gross:,.2f} with equity {equity:,.2f} (at or below zero)")
-            self.warnings.append((ts, text))
-            log.warning("%s", text)
+        for currency, exposure in sorted(gross.items()):
+            equity = self.money.equity(currency)
+            if exposure > limit * max(equity, 0.0):
+                text = (f"gross exposure {exposure:,.2f} {currency} is {exposure / equity:.2f}x the account's "
+                        f"equity {equity:,.2f} {currency}, past the stated {limit:g}x" if equity > 0 else
+                        f"gross exposure {exposure:,.2f} {currency} with equity {equity:,.2f} (at or below zero)")
+                self.warnings.append((ts, text))
+                log.warning("%s", text)
+                return
 
     def _targets(self) -> list[tuple[str, str]]:
         return [(sid, sym) for sid in self.strategies for sym in self.instruments

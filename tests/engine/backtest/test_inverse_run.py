@@ -48,7 +48,7 @@ def steps(plan: str, capital: float, sim: SimConfig = NO_FEES, **overrides: Any)
     """Steps on INV, 0.1 BTC per direction, `capital` BTC, five minutes."""
     spec = StrategySpec(STEPS, {"plan": plan, "size": 0.1, "size_unit": "base"}, "steps")
     return BacktestConfig(strategies=(spec,), symbols=(INV,), start=START, end=START + 5 * NS_PER_MIN,
-                          capital=capital, sim=sim, venue=VENUE, **overrides)
+                          **{"capital": capital, "capital_currency": "BTC", "sim": sim, "venue": VENUE, **overrides})
 
 
 def row(result: BacktestResult, series: str) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def test_inverse_two_strategies_netting_sum_to_the_account(trips_root: Path) -> 
     specs = (StrategySpec(STEPS, {"plan": "1,0", "size": 0.1, "size_unit": "base"}, "long"),
              StrategySpec(STEPS, {"plan": "-1,0", "size": 0.05, "size_unit": "base"}, "short"))
     cfg = BacktestConfig(strategies=specs, symbols=(INV,), start=START, end=START + 5 * NS_PER_MIN, capital=2.0,
-                         sim=NO_FEES, venue=VENUE)
+                         capital_currency="BTC", sim=NO_FEES, venue=VENUE)
     result = run_backtest(cfg, trips_root)
     assert [(f["side"], f["size"]) for f in result.fills.to_pylist()] == [(1, 2000.0), (-1, 2000.0)]
     pnl = {s: row(result, s)["pnl"] for s in ("long", "short", "portfolio")}
@@ -157,15 +157,36 @@ def test_inverse_tape_sizes_are_read_in_usd_so_the_walk_caps_in_usd(tmp_path: Pa
 
 
 def test_inverse_equity_added_in_usdt_with_a_usdt_symbol(hold_root: Path) -> None:
-    # inv: the long above (1 BTC of capital); idle: BTC/USDT, never trades (1 USDT of capital)
+    # 80,000 USDT: inv (the long above) gets 40,000 USDT = 1 BTC at BTC/USDT's 40,000 at the start;
+    # idle: BTC/USDT, never trades, 40,000 USDT
     specs = (StrategySpec(STEPS, {"plan": "1", "size": 0.1, "size_unit": "base"}, "inv", INV),
              StrategySpec(STEPS, {"plan": "0"}, "idle", "BTC/USDT"))
     cfg = BacktestConfig(strategies=specs, symbols=(INV, "BTC/USDT"), start=START, end=START + 5 * NS_PER_MIN,
-                         capital=2.0, venue=VENUE)
+                         capital=80_000.0, venue=VENUE)
     result = run_backtest(cfg, hold_root)
+    assert [s["capital"] for s in result.config["strategies"]] == [1.0, 40_000.0]
+    assert result.config["capital_rates"] == {"BTC": 40_000.0, "USDT": 1.0}
     assert curve(result, "portfolio BTC") == pytest.approx([0.99995, 1.01995, 1.019942], rel=1e-12)
-    assert curve(result, "portfolio USDT") == pytest.approx([1.0, 1.0, 1.0])
-    # in USDT: 1 + 1 BTC x 40,000 = 40,001 of capital, then each minute's BTC change at its rate:
-    # -0.00005 x 40,000 = -2 -> 39,999; +0.02 x 50,000 -> 40,999; -0.000008 x 50,000 -> 40,998.6
-    assert curve(result, "portfolio") == pytest.approx([39_999.0, 40_999.0, 40_998.6], rel=1e-12)
-    assert (row(result, "portfolio")["currency"], row(result, "portfolio")["capital"]) == ("USDT", 40_001.0)
+    assert curve(result, "portfolio USDT") == pytest.approx([40_000.0] * 3)
+    # in USDT: 40,000 + 1 BTC x 40,000 = 80,000 of capital, then each minute's BTC change at its rate:
+    # -0.00005 x 40,000 = -2 -> 79,998; +0.02 x 50,000 -> 80,998; -0.000008 x 50,000 -> 80,997.6
+    assert curve(result, "portfolio") == pytest.approx([79_998.0, 80_998.0, 80_997.6], rel=1e-12)
+    assert (row(result, "portfolio")["currency"], row(result, "portfolio")["capital"]) == ("USDT", 80_000.0)
+
+
+def test_capital_in_usdt_is_converted_into_the_coin_at_the_start(hold_root: Path) -> None:
+    # the default 10,000 USDT on an inverse contract: BTC/USDT trades at 40,000 at the start, so the
+    # strategy has 10,000 / 40,000 = 0.25 BTC, and the header says at which rate
+    cfg = steps("1", 10_000.0, capital_currency="USDT")
+    result = run_backtest(cfg, hold_root)
+    assert result.config["strategies"][0]["capital"] == pytest.approx(0.25)
+    assert row(result, "steps")["capital"] == pytest.approx(0.25)
+    assert "capital converted at BTC/USDT (test) 40000 at 2024-03-01T00:00:00" in summary_table(result)
+
+
+def test_capital_in_usdt_uses_the_inverse_contracts_own_price_without_a_usdt_series(tmp_path: Path) -> None:
+    # no BTC/USDT in the lake: the contract's own 40,000 USD, USD taken as USDT
+    write_trades(tmp_path, INV, [(0, 40_000.0), (1, 40_000.0), (61, 50_000.0)])
+    result = run_backtest(steps("1", 10_000.0, capital_currency="USDT"), tmp_path)
+    assert result.config["strategies"][0]["capital"] == pytest.approx(0.25)
+    assert "USD taken as USDT" in result.config["capital_conversion"]

@@ -6,6 +6,7 @@ that the cash is exact.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -251,14 +252,33 @@ def test_two_currencies_reported_apart_and_added_in_usdt_through_the_lakes_conve
     rows = {r["series"]: r for r in result.stats.to_pylist()}
     # eth: 5,000 USDT, 1 ETH bought @ 2,000, marked 2,100: +100 USDT
     assert (rows["eth"]["currency"], rows["eth"]["pnl"]) == ("USDT", pytest.approx(100.0))
-    # xrp: its capital is in ETH (5,000 ETH: --capital is one number in every currency), 100 XRP bought
-    # @ 0.0005 ETH, marked 0.0006: +0.01 ETH, made in the minute ETH/USDT closed at 2,100: 21 USDT
-    assert (rows["xrp"]["currency"], rows["xrp"]["pnl"]) == ("ETH", pytest.approx(0.01))
+    # xrp: its 5,000 USDT are 2.5 ETH at ETH/USDT's 2,000 at the start; 100 XRP bought @ 0.0005 ETH
+    # (0.05 ETH), marked 0.0006: +0.01 ETH, made in the minute ETH/USDT closed at 2,100: 21 USDT
+    assert (rows["xrp"]["currency"], rows["xrp"]["capital"]) == ("ETH", pytest.approx(2.5))
+    assert rows["xrp"]["pnl"] == pytest.approx(0.01)
     assert rows["xrp"]["pnl_usdt"] == pytest.approx(21.0)
-    # the portfolio: per currency, and in USDT 100 + 21 = 121, never 100 + 0.01
+    # the portfolio: per currency, and in USDT 100 + 21 = 121, never 100 + 0.01; its capital is the
+    # 10,000 USDT given (2.5 ETH at the 2,000 they were converted at)
     assert rows["portfolio USDT"]["pnl"] == pytest.approx(100.0)
     assert rows["portfolio ETH"]["pnl"] == pytest.approx(0.01)
     assert (rows["portfolio"]["currency"], rows["portfolio"]["pnl"]) == ("USDT", pytest.approx(121.0))
+    assert rows["portfolio"]["capital"] == pytest.approx(10_000.0)
+    # buy-and-hold invests 2.5 ETH in XRP, not "5,000"
+    assert rows["buy_and_hold ETH"]["capital"] == pytest.approx(2.5)
+
+
+def test_a_currency_without_a_usdt_series_is_counted_one_to_one_with_a_warning(tmp_path: Path) -> None:
+    write_trades(tmp_path, "XRP/ETH", [(0, 0.0005), (1, 0.0005), (61, 0.0006)])
+    cfg = BacktestConfig(strategies=(StrategySpec(HOLD, {"size": 100.0}, "xrp"),), symbols=("XRP/ETH",), start=START,
+                         end=START + 3 * NS_PER_MIN, capital=10.0, sim=NO_FEES, venue=VENUE)
+    result = run_backtest(cfg, tmp_path)
+    assert result.config["strategies"][0]["capital"] == 10.0
+    assert result.config["warnings"] == [
+        "strategy xrp: its capital of 10 USDT is counted as 10 ETH: the lake has no ETH/USDT trades around the "
+        "start to convert it (okxbot data download ETH/USDT)"]
+    # given in ETH, nothing to convert and nothing to warn about
+    same = run_backtest(replace(cfg, capital_currency="ETH"), tmp_path)
+    assert (same.config["strategies"][0]["capital"], same.config["warnings"]) == (10.0, [])
 
 
 def test_perp_minutes_before_the_first_mark_bar_keep_the_last_trade(tmp_path: Path) -> None:

@@ -113,6 +113,15 @@ def test_backtest_cmd_weights_and_ids_share_the_account_capital(lake_root: Path)
     assert cfg.capitals() == pytest.approx({"fastie": 14_000.0, "rsi_mr": 3_000.0, "slowie": 3_000.0})
 
 
+@pytest.mark.parametrize(("text", "amount", "currency"), [
+    ("20000", 20_000.0, "USDT"), ("0.5BTC", 0.5, "BTC"), ("0.5 btc", 0.5, "BTC"), ("1e4 USDC", 10_000.0, "USDC"),
+])
+def test_backtest_cmd_capital_reads_an_amount_and_its_currency(lake_root: Path, text: str, amount: float,
+                                                               currency: str) -> None:
+    cfg = _config(lake_root, "--capital", text, "--strategy", "ema_cross")
+    assert (cfg.capital, cfg.capital_currency) == (amount, currency)
+
+
 def test_backtest_cmd_without_start_and_end_covers_all_the_data(lake_root: Path) -> None:
     ts = Lake.at(lake_root).read("trades", "synthetic", SYMBOL, columns=["ts_event"]).column("ts_event")
     cfg = _config(lake_root, "--strategy", "ema_cross")
@@ -146,7 +155,9 @@ def test_backtest_cmd_leverage_warning_on_stderr_and_exit_0(lake_root: Path) -> 
         (["--strategy", "ema_cross", "--weight", "abc"], "invalid float value: 'abc'"),
         (["--strategy", "ema_cross", "--weight", "1.5"], "weight 1.5 must be in (0, 1]"),
         (["--strategy", "ema_cross", "--id", "a", "--strategy", "rsi_mr", "--id", "a"], "'a' is used twice"),
-        (["--strategy", "ema_cross", "--capital", "-5"], "capital -5.0 must be a positive number"),
+        (["--strategy", "ema_cross", "--capital", "-5"], "--capital '-5' must be a positive amount"),
+        (["--strategy", "ema_cross", "--capital", "10k"], "--capital '10k' must be a positive amount"),
+        (["--strategy", "ema_cross", "--capital", "1 BTC ETH"], "--capital '1 BTC ETH' must be a positive amount"),
     ],
 )
 def test_backtest_cmd_bad_weights_and_ids_one_line_exit_2(lake_root: Path, args: list[str], named: str) -> None:

@@ -63,7 +63,7 @@ CASES = [
     ([*BT, "--strategy", "rsi_mr", "--venue", "binance"], 2, ["no trades", "'binance'"]),
     ([*BT, "--strategy", "rsi_mr", "--symbol", "ETHUSDT"], 2, ["'ETHUSDT'", "ccxt symbol"]),
     ([*BT, "--strategy", "rsi_mr", "--end", "2024-13-01"], 2, ["--end", "'2024-13-01'"]),
-    ([*BT, "--strategy", "rsi_mr", "--capital", "0"], 2, ["capital 0.0"]),
+    ([*BT, "--strategy", "rsi_mr", "--capital", "0"], 2, ["--capital '0' must be a positive amount"]),
     ([*BT, "--strategy", "rsi_mr", "--warn-leverage", "-1"], 2, ["warn_leverage -1.0"]),
     ([*BT, "--strategy", "nope:Thing"], 2, ["'nope:Thing'"]),
     ([*BT, "--strategy", "rsi_mr", "--report", "missing/dir/r.html", "--no-save"], 2, ["missing/dir"]),
