@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.model.events import OrderType, SubmitOrder
+from engine.model.types import Instrument
 from engine.trading.ports import PriceSource
 
 PENDING, TAKING, RESTING, DONE = "pending", "taking", "resting", "done"  # an order's life in the venue
@@ -176,3 +178,23 @@ def share_bar(resting: list[SimOrder], low: float, high: float, volume: float, t
             left -= qty
             out.append((order, qty))
     return out
+
+
+def validate(cmd: SubmitOrder, inst: Instrument | None, last: float) -> tuple[str, float, float]:
+    """An order as the venue accepts it: (reason it is refused, or ''; size rounded down to whole
+    lots; limit price rounded to the tick, NaN for a market order). `last` is the last trade price,
+    which values a market order for the minimum notional."""
+    if inst is None:
+        return f"unknown symbol {cmd.symbol!r}", 0.0, math.nan
+    if not (cmd.size > 0 and math.isfinite(cmd.size)):
+        return f"size {cmd.size!r} must be a positive number", 0.0, math.nan
+    size = abs(inst.round_size(cmd.size))
+    price = math.nan
+    if cmd.order_type is OrderType.LIMIT:
+        if not (cmd.price > 0 and math.isfinite(cmd.price)):
+            return f"limit price {cmd.price!r} must be a positive number", 0.0, math.nan
+        price = inst.round_price(cmd.price)
+    ref = price if cmd.order_type is OrderType.LIMIT else last
+    # The requested size, not the rounded one, so that the reason names what was asked.
+    err = inst.size_error(cmd.size, ref if math.isfinite(ref) else 0.0)
+    return (err or ""), size, price

@@ -42,6 +42,7 @@ from engine.venues.matching import (
     marketable,
     share_bar,
     share_print,
+    validate,
 )
 
 FILL_MODELS = ("touch", "walk")
@@ -132,7 +133,7 @@ class SimVenue:
             self._emit(cmd.client_id, cmd.symbol, OrderStatus.REJECTED, reason="duplicate client order id")
             return
         self._seen.add(cmd.client_id)
-        reason, size, price = self._validate(cmd, inst)
+        reason, size, price = validate(cmd, inst, self.prices.last_price(cmd.symbol))
         if reason:
             self._emit(cmd.client_id, cmd.symbol, OrderStatus.REJECTED, reason=reason)
             return
@@ -410,22 +411,6 @@ class SimVenue:
         queue = self.actions.get(order.symbol)
         if queue:
             queue[:] = [a for a in queue if a[2] is not order]
-
-    def _validate(self, cmd: SubmitOrder, inst: Instrument | None) -> tuple[str, float, float]:
-        if inst is None:
-            return f"unknown symbol {cmd.symbol!r}", 0.0, math.nan
-        if not (cmd.size > 0 and math.isfinite(cmd.size)):
-            return f"size {cmd.size!r} must be a positive number", 0.0, math.nan
-        size = abs(inst.round_size(cmd.size))
-        price = math.nan
-        if cmd.order_type is OrderType.LIMIT:
-            if not (cmd.price > 0 and math.isfinite(cmd.price)):
-                return f"limit price {cmd.price!r} must be a positive number", 0.0, math.nan
-            price = inst.round_price(cmd.price)
-        ref = price if cmd.order_type is OrderType.LIMIT else self.prices.last_price(cmd.symbol)
-        # The requested size, not the rounded one, so that the reason names what was asked.
-        err = inst.size_error(cmd.size, ref if math.isfinite(ref) else 0.0)
-        return (err or ""), size, price
 
     def _find(self, client_id: str, symbol: str) -> SimOrder | None:
         for order in self.working.get(symbol, ()):
