@@ -122,6 +122,9 @@ def _run(case: dict[str, Any], root: Path, faults: frozenset[str] = frozenset())
                          warmup=False, capital=case.get("capital", CAPITAL), faults=faults)
     bt = replay(cfg, root)
     check_accounts(bt)  # sub-ledgers add up to the account, the account to the venue
+    # and to 1e-9 (relative above 1): positions and PnL of the sub-ledgers are the account's
+    marks = {s: bt.last_price(s) for s in bt.symbols if math.isfinite(bt.last_price(s))}
+    bt.engine.portfolio.check_invariant(marks, tol=1e-9)
     return bt, symbol
 
 
