@@ -71,8 +71,18 @@ def format_duration(seconds: Any) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def format_cell(value: Any, kind: str) -> str:
-    """A stats value as the summary shows it: 2 decimals, percentages scaled, '-' for NaN."""
+# Amounts in these are shown to the cent; in any other currency (a coin) to 6 decimals.
+CENT_CURRENCIES = frozenset({"USDT", "USDC", "USD", "BUSD", "DAI", "EUR"})
+
+
+def money_decimals(currency: Any) -> int:
+    """Decimals of an amount in `currency`: 2 for USD-like currencies, 6 for coins (0.000001 BTC)."""
+    return 2 if not currency or currency in CENT_CURRENCIES else 6
+
+
+def format_cell(value: Any, kind: str, decimals: int = 2) -> str:
+    """A stats value as the summary shows it: 2 decimals (`decimals` for money), percentages scaled,
+    '-' for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if kind == "text":
@@ -82,8 +92,9 @@ def format_cell(value: Any, kind: str) -> str:
     if kind == "duration":
         return format_duration(value)
     number = float(value) * 100.0 if kind == "%" else float(value)
-    text = f"{number:.2f}"
-    return "0.00" if text == "-0.00" else text
+    places = decimals if kind == "money" else 2
+    text = f"{number:.{places}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def summary_columns(result: BacktestResult, wide: bool = True) -> list[Column]:
@@ -104,8 +115,11 @@ def summary_rows(result: BacktestResult, wide: bool = True) -> tuple[list[str], 
     by_series = {row["series"]: row for row in result.stats.to_pylist()}
     columns = summary_columns(result, wide)
     headers = ["series", *(c.header for c in columns)]
+    quote = result.config.get("quote", "USDT")
     rows = [
-        [name, *(format_cell(by_series[name].get(c.field), c.kind) for c in columns)]
+        [name, *(format_cell(by_series[name].get(c.field), c.kind,
+                             2 if c is PNL_USDT else money_decimals(by_series[name].get("currency") or quote))
+                 for c in columns)]
         for name in result.series
         if name in by_series
     ]

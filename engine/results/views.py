@@ -11,7 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.results.summary import format_cell, format_duration, format_ns
+from engine.results.series import symbol_currency
+from engine.results.summary import format_cell, format_duration, format_ns, money_decimals
 
 TRADE_HEADERS = [
     "strategy", "#", "symbol", "side", "entry time", "exit time", "duration", "size",
@@ -44,8 +45,9 @@ def trade_rows(trades: pa.Table, limit: int | None = None) -> list[list[str]]:
             t["strategy_id"], str(t["trip"]), t["symbol"], "long" if t["side"] > 0 else "short",
             format_ns(t["entry_ts"]), format_ns(t["exit_ts"]), format_duration(t["duration_s"]),
             number(t["size"]), number(t["entry_price"]), number(t["exit_price"]),
-            format_cell(t["pnl"], "money"), format_cell(t["fees"], "money"),
-            format_cell(t["funding_paid"], "money"), "closed" if t["closed"] else "open",
+            *(format_cell(t[f], "money", money_decimals(symbol_currency(t["symbol"])))
+              for f in ("pnl", "fees", "funding_paid")),
+            "closed" if t["closed"] else "open",
         ]
         for t in shown.to_pylist()
     ]

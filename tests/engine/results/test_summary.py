@@ -132,3 +132,13 @@ def test_summary_every_row_has_every_shown_column(wide: bool) -> None:
     header = next(line for line in lines if line.startswith("series"))
     widths = {len(line) for line in lines if line.split()[:1] in (["a"], ["b"], ["portfolio"], ["buy_and_hold"])}
     assert widths == {len(header)}
+
+
+def test_amounts_in_a_coin_show_six_decimals_and_usd_like_ones_cents() -> None:
+    from engine.results.summary import format_cell, money_decimals
+
+    assert (money_decimals("USDT"), money_decimals("BTC"), money_decimals(None)) == (2, 6, 2)
+    assert format_cell(-0.0012594, "money", money_decimals("BTC")) == "-0.001259"
+    assert format_cell(1234.567, "money", money_decimals("USDT")) == "1234.57"
+    assert format_cell(-0.0000001, "money", 6) == "0.000000"  # no negative zero
+    assert format_cell(0.1234, "%", 6) == "12.34"  # percentages keep 2 decimals
