@@ -21,9 +21,10 @@ from engine.results.series import symbol_currency
 from engine.store.lake import Lake
 
 
-def run_backtest(cfg: BacktestConfig, data_root: str | Path) -> BacktestResult:
-    """Replay `cfg` over the lake under `data_root` and return the result (not yet saved)."""
-    lake = Lake.at(data_root)
+def run_backtest(cfg: BacktestConfig, data_root: str | Path | Lake) -> BacktestResult:
+    """Replay `cfg` over the lake under `data_root` (or that lake: a study's worker passes one that
+    keeps its data in memory) and return the result (not yet saved)."""
+    lake = data_root if isinstance(data_root, Lake) else Lake.at(data_root)
     perps = {s for s in cfg.symbols if ":" in s}
     source = DataSource(lake, cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps)
     bt = Backtest(cfg, source)

@@ -20,10 +20,11 @@ from engine.model.time import ns_to_iso, to_ns
 from engine.model.types import parse_symbol
 from engine.strategies.catalog import strategy_class
 from engine.trading.strategy import Param
+from engine.venues.sim import SimConfig
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "pnl")
 SAMPLERS = ("tpe", "random")
-PRUNERS = ("none", "median")
+PRUNERS = ("none",)  # trials report one value (the walk-forward windows will report theirs)
 WALK_MODES = ("rolling", "anchored")
 GATE_KEYS = ("min_oos_sharpe", "min_holdout_sharpe", "max_drawdown", "min_trips", "min_dsr", "max_pbo",
              "min_stability")
@@ -162,12 +163,31 @@ def spec_from_dict(raw: dict[str, Any], path: Path) -> StudySpec:
     if unknown:
         raise bad(f"backtest.{unknown[0]}", backtest[unknown[0]],
                   f"is not a key of [backtest] ({', '.join(sorted(_BACKTEST))})")
+    for key, value in backtest.items():
+        if key == "warmup" and not isinstance(value, bool):
+            raise bad("backtest.warmup", value, "must be true or false")
+        if key in ("latency_ms", "maker_fee", "taker_fee") and (isinstance(value, bool) or
+                                                               not isinstance(value, int | float)):
+            raise bad(f"backtest.{key}", value, "must be a number")
+        if key == "latency_ms" and value < 0:
+            raise bad("backtest.latency_ms", value, "must be >= 0")
+    try:
+        sim_config(backtest)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [backtest] {exc}") from None
     venue = raw.get("venue", "okx")
     if not isinstance(venue, str) or not venue:
         raise bad("venue", venue, "must be a venue name")
     return StudySpec(path.stem, path, cls.name, tuple(symbols), venue, start, end, holdout, objective, min_trips,
                      trials, sampler, seed, pruner, capital, space, fixed, walk,
                      {k: float(v) for k, v in gate.items()}, dict(backtest))
+
+
+def sim_config(backtest: dict[str, Any]) -> SimConfig:
+    """The simulated venue of a study's trials, from its [backtest] table."""
+    return SimConfig(fill_model=str(backtest.get("fill_model", "touch")),
+                     latency_ns=round(float(backtest.get("latency_ms", 0)) * 1e6),
+                     maker_fee=backtest.get("maker_fee"), taker_fee=backtest.get("taker_fee"))
 
 
 def search_space(params: dict[str, Param[Any]], given: Any, bad: Any, owner: str

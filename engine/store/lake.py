@@ -190,7 +190,7 @@ class Lake:
         """One non-empty table per date partition, in time order."""
         _check_columns(kind, columns, interval)
         for path in self.files(kind, venue, symbol, start, end):
-            table = _read_part(path, columns, interval, start, end)
+            table = self._read_part(path, columns, interval, start, end)
             if table.num_rows:
                 yield table
 
@@ -202,13 +202,17 @@ class Lake:
         for path in reversed(self.files(kind, venue, symbol, None, before)):
             if count >= n:
                 break
-            table = _read_part(path, None, interval, None, before)
+            table = self._read_part(path, None, interval, None, before)
             found.append(table)
             count += table.num_rows
         if not found:
             return _empty(kind, None)
         table = pa.concat_tables(found[::-1])
         return table.slice(max(table.num_rows - n, 0))
+
+    def _read_part(self, path: Path, columns: list[str] | None, interval: str | None, start: int | None,
+                   end: int | None) -> pa.Table:
+        return _read_part(path, columns, interval, start, end)
 
     # --- listing --------------------------------------------------------------------------------
 
@@ -288,7 +292,12 @@ def _read_part(
     wanted = None if columns is None else list(dict.fromkeys([*columns, "ts_event"]))
     if interval is not None and wanted is not None and "interval" not in wanted:
         wanted.append("interval")
-    table = pq.ParquetFile(path, memory_map=True).read(columns=wanted)
+    return filter_part(pq.ParquetFile(path, memory_map=True).read(columns=wanted), columns, interval, start, end)
+
+
+def filter_part(table: pa.Table, columns: list[str] | None, interval: str | None, start: int | None,
+                end: int | None) -> pa.Table:
+    """Rows of a partition's table of one interval with ts_event in [start, end), the given columns."""
     if interval is not None:
         table = table.filter(pc.equal(table["interval"], interval))
     if start is not None or end is not None:

@@ -1,0 +1,188 @@
+"""Optuna studies whose objective is the event-driven backtester (README "Studies").
+
+A study runs the spec's strategy over the range a study may see ([start, holdout_start): the
+hold-out is never replayed here) once per trial, with the trial's parameters, and scores the
+portfolio's figure named by the spec's objective. A trial whose parameters the strategy refuses
+(`validate`, `ordered`), with fewer closed round trips than `min_trips`, or whose figure is
+undefined (a Calmar under 30 days, a Sortino without a losing minute) is FAIL with the reason in
+its user attribute `fail_reason`, never a zero.
+
+Storage: Optuna's journal file `<data-root>/studies/journal.log` (safe for several worker
+processes), or a database URL. One `okxbot optimize` holds `<data-root>/studies/NAME.lock` while
+it runs; a command that takes the lock knows no other is running, so trials still RUNNING were left
+by a killed worker and become FAIL. The command runs the trials the study still lacks, so the same
+command resumes an interrupted study. Each worker reads its data once (`MemoLake`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial, TrialState
+
+from engine.backtest.config import BacktestConfig, StrategySpec
+from engine.backtest.run import run_backtest
+from engine.model.errors import UserError
+from engine.research.spec import Dimension, StudySpec, sim_config
+from engine.store.lake import Lake
+from engine.store.memo import MemoLake
+from engine.strategies.catalog import build_strategy
+
+JOURNAL = "journal.log"
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+class InvalidTrial(Exception):
+    """A trial that cannot be scored (refused parameters, too few round trips, an undefined figure)."""
+
+
+def studies_dir(data_root: str | Path) -> Path:
+    return Path(data_root) / "studies"
+
+
+def open_storage(data_root: str | Path, url: str | None = None) -> optuna.storages.BaseStorage:
+    """The journal file under the data root, or the database at `url`."""
+    if url:
+        return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    folder = studies_dir(data_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    backend = JournalFileBackend(str(folder / JOURNAL))
+    return optuna.storages.JournalStorage(backend)
+
+
+def sampler_for(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSampler:
+    """The spec's seeded sampler; worker k of several gets seed + k (several workers are not reproducible)."""
+    seed = spec.seed + worker
+    if spec.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def suggest(trial: optuna.Trial, dim: Dimension) -> Any:
+    if dim.kind == "choice":
+        return trial.suggest_categorical(dim.name, list(dim.choices))
+    if dim.kind == "int":
+        return trial.suggest_int(dim.name, int(dim.low), int(dim.high), log=dim.log)
+    return trial.suggest_float(dim.name, dim.low, dim.high, log=dim.log)
+
+
+def trial_config(spec: StudySpec, params: dict[str, Any], start: int, end: int) -> BacktestConfig:
+    """The backtest of one trial over [start, end)."""
+    return BacktestConfig(strategies=(StrategySpec(spec.strategy, params),), symbols=spec.symbols, start=start,
+                          end=end, capital=spec.capital, venue=spec.venue, sim=sim_config(spec.backtest),
+                          warmup=bool(spec.backtest.get("warmup", True)))
+
+
+def score(spec: StudySpec, stats: dict[str, Any]) -> float:
+    """The objective's value of a trial's portfolio statistics; InvalidTrial when it cannot count."""
+    trips = int(stats.get("round_trips") or 0)
+    if trips < spec.min_trips:
+        raise InvalidTrial(f"{trips} closed round trips, fewer than min_trips {spec.min_trips}")
+    value = stats.get(spec.objective)
+    if value is None or not math.isfinite(float(value)):
+        raise InvalidTrial(f"{spec.objective} is undefined for this trial ({value!r})")
+    return float(value)
+
+
+class Objective:
+    """The trial function of one worker: its lake is read once and kept in memory."""
+
+    def __init__(self, spec: StudySpec, data_root: str | Path, lake: Lake | None = None) -> None:
+        self.spec = spec
+        self.lake = lake or MemoLake.at(data_root)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        spec = self.spec
+        params = {**spec.fixed, **{d.name: suggest(trial, d) for d in spec.space}}
+        try:
+            build_strategy(spec.strategy, params)  # refused parameters: FAIL without a backtest
+        except UserError as exc:
+            return self._fail(trial, str(exc))
+        result = run_backtest(trial_config(spec, params, spec.start, spec.holdout_start), self.lake)
+        stats = next(r for r in result.stats.to_pylist() if r["series"] == "portfolio")
+        for key in ("pnl", "sharpe", "sortino", "calmar", "max_drawdown", "round_trips"):
+            value = stats.get(key)
+            trial.set_user_attr(key, None if value is None or (isinstance(value, float) and math.isnan(value))
+                                else value)
+        try:
+            return score(spec, stats)
+        except InvalidTrial as exc:
+            return self._fail(trial, str(exc))
+
+    @staticmethod
+    def _fail(trial: optuna.Trial, reason: str) -> float:
+        trial.set_user_attr("fail_reason", reason)
+        raise InvalidTrial(reason)
+
+
+@contextlib.contextmanager
+def study_lock(data_root: str | Path, name: str) -> Iterator[bool]:
+    """Hold `<data-root>/studies/NAME.lock` when free: yields True when this command is the only one
+    running the study, False when another one holds it (then RUNNING trials may be alive)."""
+    folder = studies_dir(data_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{name}.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fail_stale(study: optuna.Study) -> int:
+    """Mark the study's RUNNING trials FAIL (their worker is gone); return how many."""
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in stale:
+        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", "its worker stopped (killed or interrupted)")
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    return len(stale)
+
+
+@dataclass
+class StudyOutcome:
+    """What `optimize` did: the study, the trials it ran now, the stale trials it failed."""
+
+    study: optuna.Study
+    ran: int
+    stale: int
+
+    @property
+    def best(self) -> FrozenTrial | None:
+        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return max(complete, key=lambda t: t.value or -math.inf) if complete else None
+
+
+def load_or_create(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
+    study = optuna.create_study(study_name=spec.name, storage=storage, sampler=sampler_for(spec, worker),
+                                direction="maximize", load_if_exists=True)
+    study.set_user_attr("spec", str(spec.path))
+    study.set_user_attr("strategy", spec.strategy)
+    return study
+
+
+def optimize(spec: StudySpec, data_root: str | Path, trials: int | None = None, storage_url: str | None = None,
+             progress: bool = False) -> StudyOutcome:
+    """Run the trials the study still lacks to reach `trials` (default the spec's), in this process."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(data_root, storage_url)
+    with study_lock(data_root, spec.name) as alone:
+        study = load_or_create(spec, storage)
+        stale = fail_stale(study) if alone else 0
+        done = len(study.get_trials(deepcopy=False, states=FINISHED))
+        todo = max(0, (trials or spec.trials) - done)
+        if todo:
+            study.optimize(Objective(spec, data_root), n_trials=todo, catch=(InvalidTrial,),
+                           show_progress_bar=progress)
+    return StudyOutcome(study, todo, stale)
