@@ -173,16 +173,69 @@ def load_or_create(spec: StudySpec, storage: optuna.storages.BaseStorage, worker
 
 
 def optimize(spec: StudySpec, data_root: str | Path, trials: int | None = None, storage_url: str | None = None,
-             progress: bool = False) -> StudyOutcome:
-    """Run the trials the study still lacks to reach `trials` (default the spec's), in this process."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+             jobs: int = 1, progress: bool = False) -> StudyOutcome:
+    """Run the trials the study still lacks to reach `trials` (default the spec's): in this process
+    (`jobs` 1, reproducible with a seeded sampler) or in `jobs` worker processes sharing the storage."""
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs} must be at least 1")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a FAIL trial is counted, with its reason: not a warning
     storage = open_storage(data_root, storage_url)
     with study_lock(data_root, spec.name) as alone:
         study = load_or_create(spec, storage)
         stale = fail_stale(study) if alone else 0
         done = len(study.get_trials(deepcopy=False, states=FINISHED))
         todo = max(0, (trials or spec.trials) - done)
-        if todo:
+        if todo and jobs == 1:
             study.optimize(Objective(spec, data_root), n_trials=todo, catch=(InvalidTrial,),
                            show_progress_bar=progress)
+        elif todo:
+            _run_workers(spec, data_root, storage_url, todo, jobs, study, progress)
     return StudyOutcome(study, todo, stale)
+
+
+def _run_workers(spec: StudySpec, data_root: str | Path, storage_url: str | None, todo: int, jobs: int,
+                 study: optuna.Study, progress: bool) -> None:
+    """`jobs` processes share the `todo` trials; the parent shows their progress from the storage."""
+    import multiprocessing as mp
+    import time
+
+    shares = [todo // jobs + (1 if k < todo % jobs else 0) for k in range(jobs)]
+    ctx = mp.get_context("spawn")  # a clean interpreter per worker: no inherited threads or locks
+    workers = [ctx.Process(target=_worker, args=(str(spec.path), str(data_root), n, storage_url, k), daemon=True)
+               for k, n in enumerate(shares) if n]
+    before = len(study.get_trials(deepcopy=False, states=FINISHED))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=todo, unit="trial")
+    try:
+        for w in workers:
+            w.start()
+        while any(w.is_alive() for w in workers):
+            time.sleep(0.5)
+            if bar is not None:
+                bar.n = len(study.get_trials(deepcopy=False, states=FINISHED)) - before
+                bar.refresh()
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+            w.join()
+        if bar is not None:
+            bar.n = len(study.get_trials(deepcopy=False, states=FINISHED)) - before
+            bar.close()
+    failed = [w.exitcode for w in workers if w.exitcode]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(workers)} study workers failed (exit codes {failed}); "
+                        "run the same command again to resume")
+
+
+def _worker(spec_path: str, data_root: str, trials: int, storage_url: str | None, index: int) -> None:
+    """One worker process: its own sampler seed, its own in-memory lake, `trials` trials."""
+    from engine.research.spec import load_spec
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    spec = load_spec(spec_path)
+    study = load_or_create(spec, open_storage(data_root, storage_url), worker=index)
+    study.optimize(Objective(spec, data_root), n_trials=trials, catch=(InvalidTrial,))

@@ -117,3 +117,9 @@ def test_missing_or_malformed_top_keys(tmp_path: Path, text: str, message: str) 
 def test_a_missing_spec_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         load_spec(tmp_path / "absent.toml")
+
+
+def test_the_shipped_demo_study_spec_reads() -> None:
+    spec = load_spec(Path(__file__).parents[3] / "research" / "studies" / "demo_trend.toml")
+    assert (spec.name, spec.strategy, spec.venue, spec.trials) == ("demo_trend", "ema_cross_bars", "synthetic", 20)
+    assert [d.name for d in spec.space] == ["fast", "slow", "bar_interval"]
