@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from engine import __version__
 
-COMMANDS = ("data", "backtest", "runs", "strategies", "study", "demo")
+COMMANDS = ("data", "backtest", "runs", "strategies", "study", "reports", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
