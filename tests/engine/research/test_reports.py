@@ -44,7 +44,7 @@ def test_a_run_report_is_executed_and_written_with_its_html(root: Path) -> None:
 
 
 def test_an_unknown_target_names_both_places(root: Path) -> None:
-    with pytest.raises(UserError, match="no stored run .* or study .* of that name"):
+    with pytest.raises(UserError, match=r"no stored run .* or study .* of that name"):
         make_report(root, "no-such-thing")
 
 
