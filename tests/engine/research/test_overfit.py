@@ -272,6 +272,18 @@ def test_calibration_pure_noise_is_rarely_significant_and_pbo_is_a_coin() -> Non
     assert 0.4 <= np.mean(pbo) <= 0.6
 
 
+def test_calibration_without_deflation_noise_looks_significant() -> None:
+    # the control: the same best noise trial judged as if it were the only trial (N = 1) has a
+    # PSR > 0.95 in most seeds, since the best of 50 N(0, 1/T) Sharpes sits near 2.25 / sqrt(T)
+    # and Phi(2.25) = 0.988; so the deflation, not the data, keeps the noise test above quiet
+    fooled = 0
+    for seed in SEEDS[:40]:
+        r = np.random.default_rng(seed).normal(0.0, 0.01, (PERIODS, TRIALS))
+        best = int(np.argmax(sharpe_ratios(r)))
+        fooled += deflated_sharpe(r[:, best], 1, 0.0) > 0.95
+    assert fooled >= 0.5 * 40
+
+
 def test_calibration_planted_edge_is_selected_significant_and_not_overfit() -> None:
     passed = 0
     for seed in SEEDS:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.model.errors import ConfigError
 from engine.research import walkforward
@@ -88,6 +90,36 @@ def test_split_bad_parameters_raise_naming_them(spec: WalkForward, message: str)
 def test_split_empty_range_raises() -> None:
     with pytest.raises(ConfigError, match="start 5 >= end 5"):
         split_walk_forward(5, 5, WalkForward(gap=0, warmup=0, n_windows=1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(-10**12, 10**12),
+    span=st.integers(1, 10**6),
+    n=st.integers(1, 40),
+    warmup=st.integers(0, 1_000),
+    extra_gap=st.integers(0, 1_000),
+    anchored=st.booleans(),
+)
+def test_split_any_fitting_parameters_obey_the_rules(
+    start: int, span: int, n: int, warmup: int, extra_gap: int, anchored: bool
+) -> None:
+    spec = WalkForward(gap=warmup + extra_gap, warmup=warmup, n_windows=n, mode="anchored" if anchored else "rolling")
+    try:
+        windows = split_walk_forward(start, start + span, spec)
+    except ConfigError as error:
+        assert "do not fit" in str(error)
+        assert (span - spec.gap) // (n + 1) <= 0  # only when train = test would be empty
+        return
+    check_windows(windows, warmup)
+    assert len(windows) == n
+    assert windows[-1].test_end == start + span
+    assert all(w.train_start >= start for w in windows)
+    assert len({w.test_end - w.test_start for w in windows}) == 1
+    if anchored:
+        assert all(w.train_start == start for w in windows)
+    else:
+        assert len({w.train_end - w.train_start for w in windows}) == 1
 
 
 # --- the validator, and mutations of the splitter that it must catch -----------------------------
