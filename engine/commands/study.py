@@ -143,6 +143,14 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"parameter importances: not available ({exc})")
         else:
             print("parameter importances: " + ", ".join(f"{k} {v:.2f}" for k, v in importances.items()))
+    from engine.research.diagnostics import diagnose
+
+    d = diagnose(study, args.data_root)
+    if d.trials:
+        print(f"overfitting: DSR {d.dsr:.3f} of trial {d.best} after {d.trials} trials, PBO {d.pbo:.3f}, "
+              f"stability {d.stability_ratio:.3f} ({d.neighbours} neighbours)".replace("nan", "-"))
+    for note in d.notes:
+        print(f"  {note}"[:100])
     print(f"{'trial':>5} {'state':<8} {'value':>12} {'trips':>6}  params / why it failed")
     shown = sorted(complete, key=lambda t: -(t.value if t.value is not None else -math.inf))[:top]
     shown += [t for t in trials if t.state is TrialState.FAIL][: max(0, top - len(shown))]

@@ -24,19 +24,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
+import pyarrow.compute as pc
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
 from engine.model.errors import UserError
+from engine.model.time import NS_PER_MIN
 from engine.research.spec import Dimension, StudySpec, sim_config
 from engine.store.lake import Lake
 from engine.store.memo import MemoLake
 from engine.strategies.catalog import build_strategy
 
 JOURNAL = "journal.log"
+NS_PER_HOUR = 60 * NS_PER_MIN
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
@@ -97,6 +101,7 @@ class Objective:
 
     def __init__(self, spec: StudySpec, data_root: str | Path, lake: Lake | None = None) -> None:
         self.spec = spec
+        self.data_root = Path(data_root)
         self.lake = lake or MemoLake.at(data_root)
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -108,6 +113,7 @@ class Objective:
             return self._fail(trial, str(exc))
         result = run_backtest(trial_config(spec, params, spec.start, spec.holdout_start), self.lake)
         stats = next(r for r in result.stats.to_pylist() if r["series"] == "portfolio")
+        save_hourly(self.data_root, spec, trial.number, result.equity, stats["capital"])
         for key in ("pnl", "sharpe", "sortino", "calmar", "max_drawdown", "round_trips"):
             value = stats.get(key)
             trial.set_user_attr(key, None if value is None or (isinstance(value, float) and math.isnan(value))
@@ -121,6 +127,32 @@ class Objective:
     def _fail(trial: optuna.Trial, reason: str) -> float:
         trial.set_user_attr("fail_reason", reason)
         raise InvalidTrial(reason)
+
+
+def hour_grid(spec: StudySpec) -> np.ndarray:
+    """The hours every trial's equity is read at: each whole hour in (start, holdout_start]."""
+    first = (spec.start // NS_PER_HOUR + 1) * NS_PER_HOUR
+    return np.arange(first, spec.holdout_start + 1, NS_PER_HOUR, dtype=np.int64)
+
+
+def hourly_path(data_root: str | Path, study: str, number: int) -> Path:
+    return studies_dir(data_root) / study / "hourly" / f"trial-{number}.npy"
+
+
+def save_hourly(data_root: str | Path, spec: StudySpec, number: int, equity: Any, capital: float) -> None:
+    """The portfolio's equity at each hour of `hour_grid` (the capital before its first minute), kept
+    for the overfitting statistics (README "Validation"); written whole or not at all."""
+    rows = equity.filter(pc.equal(equity.column("series"), "portfolio"))
+    ts = np.asarray(rows.column("ts").to_numpy(), dtype=np.int64)
+    eq = np.asarray(rows.column("equity").to_numpy(), dtype=np.float64)
+    hours = hour_grid(spec)
+    at = np.searchsorted(ts, hours, side="right") - 1
+    values = np.where(at >= 0, eq[np.maximum(at, 0)], capital) if ts.size else np.full(hours.size, capital)
+    path = hourly_path(data_root, spec.name, number)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, values)
+    tmp.replace(path)
 
 
 @contextlib.contextmanager

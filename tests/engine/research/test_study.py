@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -14,7 +15,15 @@ from optuna.trial import TrialState
 from engine.backtest.run import run_backtest
 from engine.research import study as study_mod
 from engine.research.spec import StudySpec, load_spec
-from engine.research.study import fail_stale, load_or_create, open_storage, optimize, trial_config
+from engine.research.study import (
+    fail_stale,
+    hour_grid,
+    hourly_path,
+    load_or_create,
+    open_storage,
+    optimize,
+    trial_config,
+)
 from tests.engine.backtest_factory import shared_lake
 
 SPEC = """
@@ -68,10 +77,20 @@ def test_each_trial_is_the_backtest_of_the_range_before_the_holdout(setup: tuple
     t = complete[0]
     cfg = trial_config(spec, {**spec.fixed, **t.params}, spec.start, spec.holdout_start)
     assert cfg.end == spec.holdout_start < spec.end
-    stats = next(r for r in run_backtest(cfg, root).stats.to_pylist() if r["series"] == "portfolio")
+    by_hand = run_backtest(cfg, root)
+    stats = next(r for r in by_hand.stats.to_pylist() if r["series"] == "portfolio")
     assert t.value == pytest.approx(stats["pnl"], rel=1e-12)
     assert t.user_attrs["round_trips"] == stats["round_trips"]
     assert outcome.best is not None and outcome.best.value == max(c.value for c in complete)
+    # each complete trial keeps its portfolio equity at every hour of (start, holdout_start]: 23:00 to
+    # 01:24 holds the hours 00:00 and 01:00; a refused trial keeps none
+    assert list(hour_grid(spec)) == [spec.start + 3_600 * 10**9, spec.start + 2 * 3_600 * 10**9]
+    for c in complete:
+        assert np.load(hourly_path(root, spec.name, c.number)).shape == (2,)
+    eq = {(r["series"], r["ts"]): r["equity"] for r in by_hand.equity.to_pylist()}
+    expected = [eq[("portfolio", int(h))] for h in hour_grid(spec)]
+    assert list(np.load(hourly_path(root, spec.name, t.number))) == expected
+    assert not any(hourly_path(root, spec.name, t.number).exists() for t in refused)
 
 
 def test_too_few_round_trips_is_fail_not_zero(setup: tuple[StudySpec, Path]) -> None:
