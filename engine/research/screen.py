@@ -123,7 +123,7 @@ def screen_frame(cfg: ScreenConfig, frame: BarFrame, source: str = "bars given")
     """Sweep `cfg` over bars already in memory."""
     cls = strategy_class(cfg.strategy)
     if not cls.has_vector_form():
-        with_form = ", ".join(_vector_names())
+        with_form = ", ".join(vector_strategies())
         raise UserError(f"--strategy {cfg.strategy}: has no vectorised form to screen (these have: {with_form})")
     if len(frame) < 2:
         raise DataError(f"{cfg.symbol}: {len(frame)} bar(s) in the range; a screen needs at least 2")
@@ -139,7 +139,8 @@ def screen_frame(cfg: ScreenConfig, frame: BarFrame, source: str = "bars given")
     return ScreenResult(cfg, frame, table.reset_index(drop=True), skipped, reason, source)
 
 
-def _vector_names() -> list[str]:
+def vector_strategies() -> list[str]:
+    """The names of the strategies with a vectorised form."""
     from engine.strategies.catalog import all_strategies
 
     return sorted(n for n, c in all_strategies().items() if c.has_vector_form())
