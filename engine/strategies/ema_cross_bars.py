@@ -8,10 +8,15 @@ with the first close). From the `slow`-th bar on, it holds +1 (long `size`) when
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.model.events import Bar
 from engine.strategies._common import BAR_INTERVALS
 from engine.strategies.indicators import EMA
 from engine.trading.strategy import Param, Strategy, Warmup
+
+if TYPE_CHECKING:
+    from engine.trading.frame import BarFrame, FloatArray
 
 
 class EmaCrossBars(Strategy):
@@ -37,3 +42,9 @@ class EmaCrossBars(Strategy):
         if not self._slow.ready or f == s:
             return
         self.hold(1.0 if f > s else -1.0)
+
+    def vector_positions(self, frame: BarFrame) -> FloatArray:
+        """`on_bar` over whole arrays: the direction held after each bar's close."""
+        from engine.strategies import vector  # numba: loaded by screens, not by every backtest
+
+        return vector.cross_hold_nb(vector.ema(frame, self.fast), vector.ema(frame, self.slow), -1.0)

@@ -9,10 +9,15 @@ Sizing is the shared rule (`size` in `size_unit`, see engine.trading.sizing).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.model.events import Bar
 from engine.strategies._common import BAR_INTERVALS
 from engine.strategies.indicators import MACD
 from engine.trading.strategy import Param, Strategy, Warmup
+
+if TYPE_CHECKING:
+    from engine.trading.frame import BarFrame, FloatArray
 
 
 class MacdTrend(Strategy):
@@ -38,3 +43,10 @@ class MacdTrend(Strategy):
         if not self._macd.ready or hist == 0.0:
             return
         self.hold(1.0 if hist > 0.0 else (-1.0 if self.allow_short else 0.0))
+
+    def vector_positions(self, frame: BarFrame) -> FloatArray:
+        """`on_bar` over whole arrays: the direction held after each bar's close."""
+        from engine.strategies import vector  # numba: loaded by screens, not by every backtest
+
+        hist = vector.macd(frame, self.fast, self.slow, self.signal)[2]
+        return vector.sign_hold_nb(hist, -1.0 if self.allow_short else 0.0)

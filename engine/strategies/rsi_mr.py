@@ -10,10 +10,15 @@ Sizing is the shared rule (`size` in `size_unit`, see engine.trading.sizing).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.model.events import Bar
 from engine.strategies._common import BAR_INTERVALS
 from engine.strategies.indicators import RSI
 from engine.trading.strategy import Param, Strategy, Warmup
+
+if TYPE_CHECKING:
+    from engine.trading.frame import BarFrame, FloatArray
 
 
 class RsiMeanReversion(Strategy):
@@ -42,6 +47,13 @@ class RsiMeanReversion(Strategy):
             return
         self._side = self.decide(r, self._side)
         self.hold(self._side)
+
+    def vector_positions(self, frame: BarFrame) -> FloatArray:
+        """`on_bar` over whole arrays: the direction held after each bar's close."""
+        from engine.strategies import vector  # numba: loaded by screens, not by every backtest
+
+        short = -1.0 if self.allow_short else 0.0
+        return vector.band_hold_nb(vector.rsi(frame, self.n), self.lower, self.upper, self.exit, short)
 
     def decide(self, r: float, current: float) -> float:
         """The direction (+1, -1, 0) for RSI `r` given the current one."""

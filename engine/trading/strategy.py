@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from engine.model.errors import UserError
 from engine.model.events import NAN, Bar, Funding, OrderUpdate, Quote, Trade
 from engine.model.time import interval_ns
 from engine.model.types import Side
 from engine.trading.sizing import SIZE_UNITS, position_size
+
+if TYPE_CHECKING:
+    from engine.trading.frame import BarFrame, FloatArray
 
 T = TypeVar("T")
 _KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a text"}
@@ -201,6 +204,17 @@ class Strategy:
     def warmup(self) -> Warmup:
         """History needed before the first trade."""
         return Warmup()
+
+    def vector_positions(self, frame: BarFrame) -> FloatArray:
+        """The vectorised form of a bar strategy, for screens (README "Screens"): for every bar i of
+        `frame`, the direction held after bar i's close (what `on_bar` passes to `hold`; 0 before the
+        first decision), computed from whole arrays. A strategy declares it by overriding this."""
+        raise NotImplementedError(f"strategy {self.name!r} has no vectorised form")
+
+    @classmethod
+    def has_vector_form(cls) -> bool:
+        """Whether this class declares `vector_positions` (a screen can sweep it)."""
+        return cls.uses("vector_positions")
 
     def param_values(self) -> dict[str, Any]:
         """The current parameter values."""
