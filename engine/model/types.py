@@ -121,9 +121,9 @@ class Instrument:
         """Whole lots in |size|, rounded down (or `up`); a size within float noise of a whole
         number of lots is that number (0.50050051 / 1e-8 is 50050050.99999999 in floats)."""
         x = abs(size) / self._lot_base
-        n = round(x)
-        if abs(x - n) <= max(1e-9, 1e-12 * x):
-            return int(n)
+        n = round(x)  # an int
+        if abs(x - n) <= (1e-9 if x < 1e3 else 1e-12 * x):
+            return n
         return math.ceil(x) if up else math.floor(x)
 
     def contracts(self, size: float) -> float:

@@ -312,7 +312,8 @@ class TradingEngine:
             others = [o for o in self.oms.open_orders() if o.client_id != client_id]
             cash, reserved = self.money.cash(currency), self.money.reserved(currency, others)
         state = RiskState(position=self.portfolio.position(symbol), price=price,
-                          equity=self.money.equity(currency), ts=self.clock.ts, cash=cash, reserved=reserved)
+                          equity=self.money.equity(currency, symbol, price), ts=self.clock.ts, cash=cash,
+                          reserved=reserved)
         decision = self.risk.check_fill(cmd, state)
         return decision.size, decision.reason
 

@@ -41,6 +41,7 @@ class Money:
         self.prices = prices
         self.capital: dict[str, float] = {}
         self._reserve_px: dict[str, float] = {}  # market spot buys: the price reserved at decision
+        self._in_currency: dict[str, list[str]] = {}  # currency -> its symbols (equity runs per order)
 
     def currency(self, symbol: str) -> str:
         """The currency of `symbol`'s amounts."""
@@ -66,13 +67,17 @@ class Money:
                 total += self.portfolio.account_equity(symbol, 0.0)  # cash alone: the holding is not cash
         return total
 
-    def equity(self, currency: str) -> float:
-        """Capital plus every symbol's PnL at the last prices, in `currency`."""
+    def equity(self, currency: str, symbol: str = "", price: float = math.nan) -> float:
+        """Capital plus every symbol's PnL at the last prices, in `currency` (`symbol` at `price`
+        when given: a fill's check values its own symbol at the fill's price)."""
         total = self.capital.get(currency, 0.0)
-        for symbol, _inst in self._symbols(currency):
-            price = self.prices.last_price(symbol)
-            if math.isfinite(price):
-                total += self.portfolio.account_equity(symbol, price)
+        symbols = self._in_currency.get(currency)
+        if symbols is None:
+            symbols = self._in_currency[currency] = [s for s, _i in self._symbols(currency)]
+        for s in symbols:
+            px = price if s == symbol else self.prices.last_price(s)
+            if math.isfinite(px):
+                total += self.portfolio.account_equity(s, px)
         return total
 
     def spot_buy(self, cmd: SubmitOrder) -> bool:
