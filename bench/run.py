@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import backtest_bench, screen_bench, store_bench
+from bench import backtest_bench, screen_bench, store_bench, study_bench
 from bench.tickset import build_tickset
 from engine.store.lake import Lake
 
@@ -66,6 +66,8 @@ def main() -> int:
     for name, value, unit in store_bench.run(CACHE / "store", SHARED_DATA):
         emit(name, value, unit)
     for name, value, unit in screen_bench.run(SHARED_DATA):
+        emit(name, value, unit)
+    for name, value, unit in study_bench.run(CACHE, SHARED_DATA):
         emit(name, value, unit)
     mb, events = peak_rss(10_000_000)
     emit("peak_rss_10m_ticks", mb, "MB")

@@ -111,7 +111,8 @@ class Objective:
             build_strategy(spec.strategy, params)  # refused parameters: FAIL without a backtest
         except UserError as exc:
             return self._fail(trial, str(exc))
-        result = run_backtest(trial_config(spec, params, spec.start, spec.holdout_start), self.lake)
+        with _quiet("okxbot.engine"):  # a trial's warnings (leverage) stay with its result, not on stderr
+            result = run_backtest(trial_config(spec, params, spec.start, spec.holdout_start), self.lake)
         stats = next(r for r in result.stats.to_pylist() if r["series"] == "portfolio")
         save_hourly(self.data_root, spec, trial.number, result.equity, stats["capital"])
         for key in ("pnl", "sharpe", "sortino", "calmar", "max_drawdown", "round_trips"):
@@ -127,6 +128,19 @@ class Objective:
     def _fail(trial: optuna.Trial, reason: str) -> float:
         trial.set_user_attr("fail_reason", reason)
         raise InvalidTrial(reason)
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    import logging
+
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def hour_grid(spec: StudySpec) -> np.ndarray:
