@@ -26,6 +26,15 @@ def add_parser(sub: Any) -> None:
                    help="a database URL for many machines (default: <data-root>/studies/journal.log)")
     p.set_defaults(func=run_optimize)
 
+    v = sub.add_parser("validate", help="walk-forward, hold-out and the gate of a study's trial",
+                       description="Validate a study's trial (default: its best): sub-studies on each walk-forward "
+                                   "train, their best on each test, the trial on the hold-out, the overfitting "
+                                   "statistics, and every threshold of the spec's [gate].")
+    v.add_argument("spec", metavar="SPEC", help=f"the study's spec file, or NAME for {SPEC_DIR}/NAME.toml")
+    v.add_argument("--trial", default=None, metavar="N", help="the trial to validate (default: the best)")
+    v.add_argument("--storage", default=None, metavar="URL", help="a database URL (default: the journal)")
+    v.set_defaults(func=run_validate)
+
     s = sub.add_parser("studies", help="the stored studies: list, show")
     inner = s.add_subparsers(dest="studies_command", metavar="SUBCOMMAND")
     p_list = inner.add_parser("list", help="every study with its trials and best value")
@@ -161,3 +170,31 @@ def run_show(args: argparse.Namespace) -> int:
         line = f"{t.number:>5} {t.state.name.lower():<8} {value:>12} {trips:>6}  {what}"
         print(line if len(line) <= 100 else line[:97] + "...")
     return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from engine.model.time import ns_to_iso
+    from engine.research.spec import load_spec
+    from engine.research.validate import validate
+
+    spec = load_spec(spec_path(args.spec))
+    from engine.model.errors import UserError
+
+    if args.trial is not None and not args.trial.isdigit():
+        raise UserError(f"--trial {args.trial!r} must be a trial number (0, 1, ...)")
+    trial = None if args.trial is None else int(args.trial)
+    v = validate(spec, args.data_root, trial, args.storage)
+    print(f"study {v.study}, trial {v.trial}: " + ", ".join(f"{k}={x}" for k, x in v.params.items()))
+    print(f"{'window':<6} {'train':<23} {'test':<23} {'in-sample':>10} {'oos sharpe':>10} {'oos pnl':>10}")
+    for k, w in enumerate(v.windows):
+        print(f"{k:<6} {ns_to_iso(w.train_start)[5:16]}..{ns_to_iso(w.train_end)[11:16]:<11} "
+              f"{ns_to_iso(w.test_start)[5:16]}..{ns_to_iso(w.test_end)[11:16]:<11} {w.in_sample:>10.4g} "
+              f"{w.oos_sharpe:>10.4g} {w.oos_pnl:>10.4g}")
+    print(f"out of sample (stitched): sharpe {v.oos_sharpe:.4g}, max drawdown {v.oos_max_drawdown:.2%}; "
+          f"hold-out: " + ", ".join(f"{k} {x:.4g}" if isinstance(x, float) else f"{k} {x}"
+                                    for k, x in v.holdout.items()))
+    print("gate:" if v.checks else "gate: no thresholds in the spec's [gate]: nothing can pass")
+    for c in v.checks:
+        print(f"  {'PASS' if c.passed else 'FAIL'}  {c.name} {c.threshold:g}: measured {c.value:.4g}")
+    print("verdict: " + ("PASSED" if v.passed else "FAILED"))
+    return 0 if v.passed else 1

@@ -49,6 +49,7 @@ class Dimension:
 class WalkForward:
     windows: int = 4
     mode: str = "rolling"
+    trials: int = 0  # of each window's sub-study; 0: the spec's trials / windows (at least 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +144,13 @@ def spec_from_dict(raw: dict[str, Any], path: Path) -> StudySpec:
     wf = raw.get("walk_forward", {})
     if not isinstance(wf, dict):
         raise bad("walk_forward", wf, "must be a table")
-    unknown = sorted(set(wf) - {"windows", "mode"})
+    unknown = sorted(set(wf) - {"windows", "mode", "trials"})
     if unknown:
-        raise bad(f"walk_forward.{unknown[0]}", wf[unknown[0]], "is not a key of [walk_forward] (windows, mode)")
+        raise bad(f"walk_forward.{unknown[0]}", wf[unknown[0]],
+                  "is not a key of [walk_forward] (windows, mode, trials)")
     walk = WalkForward(_integer(wf, "windows", 4, 1, bad, "walk_forward."),
-                       _choice(wf, "mode", "rolling", WALK_MODES, bad, "walk_forward."))
+                       _choice(wf, "mode", "rolling", WALK_MODES, bad, "walk_forward."),
+                       _integer(wf, "trials", 0, 0, bad, "walk_forward."))
     gate = raw.get("gate", {})
     if not isinstance(gate, dict):
         raise bad("gate", gate, "must be a table")

@@ -122,4 +122,5 @@ def test_a_missing_spec_file_is_named(tmp_path: Path) -> None:
 def test_the_shipped_demo_study_spec_reads() -> None:
     spec = load_spec(Path(__file__).parents[3] / "research" / "studies" / "demo_trend.toml")
     assert (spec.name, spec.strategy, spec.venue, spec.trials) == ("demo_trend", "ema_cross_bars", "synthetic", 20)
-    assert [d.name for d in spec.space] == ["fast", "slow", "bar_interval"]
+    assert [d.name for d in spec.space] == ["fast", "slow"]
+    assert (spec.walk_forward.windows, spec.walk_forward.trials) == (3, 6) and "min_dsr" in spec.gate
