@@ -121,10 +121,8 @@ class Instrument:
         """Whole lots in |size|, rounded down (or `up`); a size within float noise of a whole
         number of lots is that number (0.50050051 / 1e-8 is 50050050.99999999 in floats)."""
         x = abs(size) / self._lot_base
-        n = round(x)  # an int
-        if abs(x - n) <= (1e-9 if x < 1e3 else 1e-12 * x):
-            return n
-        return math.ceil(x) if up else math.floor(x)
+        eps = 1e-9 if x < 1e5 else 1e-14 * x  # float noise of the division, absolute then relative
+        return math.ceil(x - eps) if up else math.floor(x + eps)
 
     def contracts(self, size: float) -> float:
         """Convert a base-currency size to contracts, rounded down to the lot size."""
