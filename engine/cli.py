@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from engine import __version__
 
-COMMANDS = ("data", "backtest", "screen", "study", "reports", "runs", "strategies", "demo")
+COMMANDS = ("data", "backtest", "screen", "study", "registry", "reports", "runs", "strategies", "demo")
 
 
 class _Parser(argparse.ArgumentParser):

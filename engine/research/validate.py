@@ -28,6 +28,7 @@ from engine.backtest.run import run_backtest
 from engine.model.errors import UserError
 from engine.model.time import interval_ns
 from engine.research.diagnostics import diagnose
+from engine.research.registry import source_hash
 from engine.research.spec import StudySpec
 from engine.research.study import open_storage, optimize, studies_dir, trial_config
 from engine.research.walkforward import WalkForward, split_walk_forward, stitch_equity
@@ -70,6 +71,8 @@ class Validation:
     pbo: float
     stability: float
     checks: list[Check]
+    source_hash: str = ""  # of the strategy's code when it was validated (registry.source_hash)
+    data_fingerprint: str = ""  # of the data the hold-out replayed
 
     @property
     def passed(self) -> bool:
@@ -168,8 +171,11 @@ def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, s
                                     float(stats["sharpe"]), float(stats["pnl"])))
     stitched = stitch_equity(curves) if curves else np.empty(0)
     hold_stats: dict[str, Any] = {}
+    fingerprint = ""
     if spec.holdout_start < spec.end:
-        hold_stats, _ = _portfolio(run_backtest(trial_config(spec, params, spec.holdout_start, spec.end), lake))
+        held = run_backtest(trial_config(spec, params, spec.holdout_start, spec.end), lake)
+        hold_stats, _ = _portfolio(held)
+        fingerprint = held.data_fingerprint
     d = diagnose(study, data_root)
     oos_sharpe, oos_dd = _sharpe(stitched) if stitched.size else math.nan, _drawdown(stitched)
     measured = {
@@ -186,7 +192,7 @@ def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, s
               for name, limit in spec.gate.items()]  # NaN never passes
     out = Validation(spec.name, trial, complete[trial].params, results, oos_sharpe, oos_dd,
                      {k: hold_stats.get(k) for k in ("pnl", "sharpe", "max_drawdown", "round_trips")},
-                     d.dsr, d.pbo, d.stability_ratio, checks)
+                     d.dsr, d.pbo, d.stability_ratio, checks, source_hash(spec.strategy), fingerprint)
     path = studies_dir(data_root) / spec.name / f"validation-{trial}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_plain(out.to_json()), indent=2) + "\n", encoding="utf-8")
