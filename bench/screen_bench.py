@@ -13,14 +13,13 @@ fee 0.05%; numba compilation excluded by a first run on a slice):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bench.backtest_bench import best
 from engine.research.screen import ScreenConfig, ScreenResult, screen_frame
 from engine.trading.frame import BarFrame
 
@@ -39,15 +38,6 @@ def read_bars(shared: Path) -> dict[str, np.ndarray]:
 
 def frame_of(cols: dict[str, np.ndarray], n: int | None = None) -> BarFrame:
     return BarFrame.of(*(cols[k][:n] for k in ("ts", "open", "high", "low", "close", "volume")))
-
-
-def best(repeats: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = work()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def vectorbt_signals(result: ScreenResult) -> dict[str, pd.DataFrame]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from bench.backtest_bench import best
 from bench.screen_bench import read_bars
 from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
@@ -44,11 +45,7 @@ def run(cache: Path, shared: Path) -> list[tuple[str, float, str]]:
     cfg = BacktestConfig(strategies=(StrategySpec("ema_cross_bars", PARAMS),), symbols=(SYMBOL,), start=start,
                          end=end, venue=VENUE, warmup=False)
     run_backtest(cfg, root)  # warm
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        run_backtest(cfg, root)
-        times.append(time.perf_counter() - t0)
+    seconds, _ = best(3, lambda: run_backtest(cfg, root))
     study_root = cache / "study-run"
     shutil.rmtree(study_root, ignore_errors=True)
     study_root.mkdir(parents=True)
@@ -65,4 +62,4 @@ def run(cache: Path, shared: Path) -> list[tuple[str, float, str]]:
     t_study = time.perf_counter() - t0
     if outcome.ran != TRIALS:
         raise SystemExit(f"bench: the study ran {outcome.ran} trials, not {TRIALS}")
-    return [("bar_backtest", n / min(times), "bars/s"), ("optuna_trials", TRIALS / t_study, "trials/s")]
+    return [("bar_backtest", n / seconds, "bars/s"), ("optuna_trials", TRIALS / t_study, "trials/s")]

@@ -14,17 +14,16 @@ expressions; `run_due` runs those that are due and remembers what ran.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.model.errors import ConfigError, UserError
+from engine.research.files import read_toml, try_lock
 
 SCHEDULE = Path("pipelines") / "schedule.toml"
 
@@ -48,12 +47,7 @@ def load_schedule(path: str | Path) -> list[Scheduled]:
     from croniter import croniter
 
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"schedule {p}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"schedule {p}: not valid TOML ({exc})") from None
+    raw = read_toml(p, "schedule")
     entries = raw.get("report", [])
     if not isinstance(entries, list):
         raise ConfigError(f"schedule {p}: report must be a list of [[report]] tables")
@@ -105,20 +99,8 @@ def last_scheduled(cron: str, now: datetime) -> datetime:
     return croniter(cron, now + timedelta(seconds=1)).get_prev(datetime)  # get_prev is strictly before
 
 
-@contextlib.contextmanager
-def _exclusive(data_root: str | Path) -> Iterator[bool]:
-    folder = Path(data_root) / "pipelines"
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "run-due.lock").open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _exclusive(data_root: str | Path) -> contextlib.AbstractContextManager[bool]:
+    return try_lock(Path(data_root) / "pipelines" / "run-due.lock")
 
 
 Runner = Callable[[str | Path, str], Any]  # (data_root, target) -> a report with .html

@@ -10,7 +10,6 @@ finite bounds (`log` respected); `[params]` narrows a range
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from engine.model.errors import ConfigError, UserError
 from engine.model.time import ns_to_iso, to_ns
 from engine.model.types import parse_symbol
+from engine.research.files import read_toml
 from engine.strategies.catalog import strategy_class
 from engine.trading.strategy import Param
 from engine.venues.sim import SimConfig
@@ -86,13 +86,7 @@ class StudySpec:
 def load_spec(path: str | Path) -> StudySpec:
     """Read and check a study spec; ConfigError (one line: file, key, value) on anything wrong."""
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"study spec {p}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"study spec {p}: not valid TOML ({exc})") from None
-    return spec_from_dict(raw, p)
+    return spec_from_dict(read_toml(p, "study spec"), p)
 
 
 def spec_from_dict(raw: dict[str, Any], path: Path) -> StudySpec:

@@ -17,7 +17,6 @@ command resumes an interrupted study. Each worker reads its data once (`MemoLake
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
 from engine.model.errors import UserError
 from engine.model.time import NS_PER_MIN
+from engine.research.files import try_lock
 from engine.research.spec import Dimension, StudySpec, sim_config
 from engine.store.lake import Lake
 from engine.store.memo import MemoLake
@@ -169,22 +169,10 @@ def save_hourly(data_root: str | Path, spec: StudySpec, number: int, equity: Any
     tmp.replace(path)
 
 
-@contextlib.contextmanager
-def study_lock(data_root: str | Path, name: str) -> Iterator[bool]:
-    """Hold `<data-root>/studies/NAME.lock` when free: yields True when this command is the only one
+def study_lock(data_root: str | Path, name: str) -> contextlib.AbstractContextManager[bool]:
+    """Hold `<data-root>/studies/NAME.lock` when free: True when this command is the only one
     running the study, False when another one holds it (then RUNNING trials may be alive)."""
-    folder = studies_dir(data_root)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / f"{name}.lock").open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return try_lock(studies_dir(data_root) / f"{name}.lock")
 
 
 def fail_stale(study: optuna.Study) -> int:
