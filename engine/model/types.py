@@ -77,11 +77,12 @@ class Instrument:
     max_leverage: float = 1.0
     inverse: bool = False
 
-    @property
+    # Read on every order: computed once per instrument (see the rounding constants below).
+    @functools.cached_property
     def is_perp(self) -> bool:
         return self.type is InstrumentType.SWAP
 
-    @property
+    @functools.cached_property
     def size_currency(self) -> str:
         """The currency sizes are counted in: the base, the quote (USD) for an inverse contract."""
         return self.quote if self.inverse else self.base

@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 class StrategyContext:
     """Implements engine.trading.strategy.Context for one strategy on its primary symbol."""
 
-    __slots__ = ("_engine", "strategy_id", "symbol")
+    __slots__ = ("_engine", "_inverse", "strategy_id", "symbol")
 
     def __init__(self, engine: TradingEngine, strategy_id: str, symbol: str) -> None:
         self._engine = engine
         self.strategy_id = strategy_id
         self.symbol = symbol
+        inst = engine.instruments.get(symbol)
+        self._inverse = inst is not None and inst.inverse
 
     @property
     def trading(self) -> bool:
@@ -35,8 +37,7 @@ class StrategyContext:
     @property
     def inverse(self) -> bool:
         """Whether the primary symbol is an inverse contract: sized in USD, its capital in the coin."""
-        inst = self._engine.instruments.get(self.symbol)
-        return inst is not None and inst.inverse
+        return self._inverse
 
     def now(self) -> int:
         return self._engine.clock.ts

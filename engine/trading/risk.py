@@ -145,7 +145,7 @@ class RiskEngine:
                 if size <= 0:
                     return RiskDecision(False, 0.0, "; ".join(notes))
                 order = msgspec.structs.replace(order, size=size)
-        return RiskDecision(True, size, "; ".join(notes))
+        return RiskDecision(True, size, "; ".join(notes) if notes else "")
 
     def _apply(self, order: SubmitOrder, state: RiskState) -> tuple[float, list[str]]:
         if self.killed:
