@@ -122,7 +122,9 @@ class Instrument:
         """Whole lots in |size|, rounded down (or `up`); a size within float noise of a whole
         number of lots is that number (0.50050051 / 1e-8 is 50050050.99999999 in floats)."""
         x = abs(size) / self._lot_base
-        eps = 1e-9 if x < 1e5 else 1e-14 * x  # float noise of the division, absolute then relative
+        # the float noise of the division: absolute below a million lots, then two ulps of x (a wider
+        # margin would round a holding up by whole lots, and a sell would exceed what is held)
+        eps = 1e-9 if x < 1e6 else 4.4e-16 * x
         return math.ceil(x - eps) if up else math.floor(x + eps)
 
     def contracts(self, size: float) -> float:

@@ -379,7 +379,8 @@ class SimVenue:
         order.notional += qty * price
         order.nfills += 1
         sym = order.symbol
-        self.positions[sym] = self.positions.get(sym, 0.0) + order.side * qty - fee_base
+        received = order.side * qty - fee_base  # one number, as the engine books it: both sums stay equal
+        self.positions[sym] = self.positions.get(sym, 0.0) + received
         paid = fee if fee_base == 0.0 else 0.0  # in quote (settle) currency
         self.cash[sym] = self.cash.get(sym, 0.0) - inst.value(order.side * qty, price) - paid
         self.fees += fee
