@@ -304,6 +304,10 @@ class TradingEngine:
             order = self.oms.get(client_id)
         except UnknownOrder:  # not the engine's order (a test driving the venue alone)
             return size, ""
+        inst = self.instruments[symbol]
+        if inst.is_perp and self.risk.fill_fits(inst, side, size, price, self.portfolio.position(symbol),
+                                                self.money.equity(inst.settle, symbol, price), order.reduce_only):
+            return size, ""  # the common case, without building the full check
         cmd = SubmitOrder(client_id, symbol, Side(side), size, OrderType.LIMIT, self.clock.ts, price,
                           order.strategy_id, order.post_only, order.reduce_only)
         currency = self.money.currency(symbol)

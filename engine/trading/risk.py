@@ -240,11 +240,23 @@ class RiskEngine:
     def _margin_cap(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> float:
         if not inst.is_perp:
             return math.inf
-        lev = self.limits.max_leverage or inst.max_leverage
-        price = _price(state, "margin")
-        # margin: |size| x price / leverage (linear), |size| / (price x leverage) of the coin (inverse)
-        room = max(0.0, state.equity) * lev
-        return _exposure_cap(order, state, room * price if inst.inverse else room / price)
+        return _exposure_cap(order, state, self._margin_room(inst, state.equity, _price(state, "margin")))
+
+    def _margin_room(self, inst: Instrument, equity: float, price: float) -> float:
+        """The largest |position| the margin allows: |size| x price / leverage (linear), |size| /
+        (price x leverage) of the coin (inverse), within the equity."""
+        room = max(0.0, equity) * (self.limits.max_leverage or inst.max_leverage)
+        return room * price if inst.inverse else room / price
+
+    def fill_fits(self, inst: Instrument, side: int, size: float, price: float, position: float, equity: float,
+                  reduce_only: bool) -> bool:
+        """A quick yes at fill time: a perpetual's fill that no rule can cut (no pause, not reduce-only,
+        equity above zero, no position or notional limit, within the margin). False: ask `check_fill`."""
+        lim = self.limits
+        if (not inst.is_perp or self.paused or reduce_only or equity <= 0 or lim.max_position != math.inf
+                or lim.max_notional != math.inf):
+            return False
+        return size <= self._margin_room(inst, equity, price) - side * position
 
     def _margin_why(self, order: SubmitOrder, state: RiskState, inst: Instrument) -> str:
         lev = self.limits.max_leverage or inst.max_leverage

@@ -235,3 +235,19 @@ def test_equity_at_or_below_zero_only_reduces() -> None:
     adding = _check(risk, Side.BUY, 1.0, broke, symbol=PERP)
     assert not adding.accepted and adding.reason.startswith("equity 0 USDT at or below zero (reduce only)")
     assert _check(risk, Side.SELL, 3.0, broke, symbol=PERP).size == 2.0  # closes, never flips
+
+
+def test_fill_fits_says_yes_only_when_no_rule_can_cut_the_fill() -> None:
+    perp, spot = INSTRUMENTS[PERP], INSTRUMENTS[SPOT]
+    risk = _risk(max_leverage=1.0)
+    # equity 1,000 at leverage 1 and price 200: |position| up to 5; long 2, a buy of 3 fits, of 3.5 not
+    assert risk.fill_fits(perp, 1, 3.0, 200.0, 2.0, 1_000.0, False)
+    assert not risk.fill_fits(perp, 1, 3.5, 200.0, 2.0, 1_000.0, False)
+    assert risk.fill_fits(perp, -1, 7.0, 200.0, 2.0, 1_000.0, False)  # sell 7 from +2: short 5
+    for args in [(spot, 1, 1.0, 200.0, 0.0, 1_000.0, False),   # spot: cash and holdings need the full check
+                 (perp, 1, 1.0, 200.0, 0.0, 1_000.0, True),    # reduce-only
+                 (perp, 1, 1.0, 200.0, 0.0, 0.0, False)]:      # equity at zero
+        assert not risk.fill_fits(*args)
+    risk.pause()
+    assert not risk.fill_fits(perp, 1, 1.0, 200.0, 0.0, 1_000.0, False)
+    assert not _risk(max_position=100.0).fill_fits(perp, 1, 1.0, 200.0, 0.0, 1_000.0, False)
