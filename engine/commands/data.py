@@ -6,6 +6,8 @@ import argparse
 import importlib
 from typing import Any
 
+from engine.commands import help_when_bare
+
 SUBCOMMANDS = ("ingest", "ls", "download", "synth")
 
 
@@ -16,8 +18,4 @@ def add_parser(sub: Any) -> None:
     for name in SUBCOMMANDS:
         importlib.import_module(f"engine.commands.data_{name}").add_parser(inner)
 
-    def show_help(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    parser.set_defaults(func=show_help)
+    help_when_bare(parser)

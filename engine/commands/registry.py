@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from engine.commands import help_when_bare
+
 
 def add_parser(sub: Any) -> None:
     """Register `promote` and `registry`."""
@@ -30,11 +32,7 @@ def add_parser(sub: Any) -> None:
     ret.add_argument("entry", metavar="ID", help="an entry id, STUDY/TRIAL")
     ret.set_defaults(func=run_retire)
 
-    def show_help(_args: argparse.Namespace) -> int:
-        r.print_help()
-        return 2
-
-    r.set_defaults(func=show_help)
+    help_when_bare(r)
 
 
 def run_promote(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from engine.commands import help_when_bare
+
 
 def add_parser(sub: Any) -> None:
     """Register `report` and `pipelines`."""
@@ -28,11 +30,7 @@ def add_parser(sub: Any) -> None:
     status = inner.add_parser("status", help="what each scheduled report last did")
     status.set_defaults(func=run_status)
 
-    def show_help(_args: argparse.Namespace) -> int:
-        s.print_help()
-        return 2
-
-    s.set_defaults(func=show_help)
+    help_when_bare(s)
 
 
 def run_report(args: argparse.Namespace) -> int:

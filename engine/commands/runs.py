@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from engine.commands import help_when_bare
+
 FORMATS = {"parquet": ("parquet",), "html": ("html",), "both": ("parquet", "html")}
 LIST_COLUMNS = ("run id", "created", "strategies", "symbols", "venue", "period", "fill model",
                 "pnl", "return %", "sharpe", "max dd %")
@@ -46,11 +48,7 @@ def add_parser(sub: Any) -> None:
     )
     p_export.set_defaults(func=run_export)
 
-    def show_help(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    parser.set_defaults(func=show_help)
+    help_when_bare(parser)
 
 
 def _cell(value: Any) -> str:

@@ -10,6 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from engine.commands import help_when_bare
+
 SPEC_DIR = Path("research") / "studies"
 
 
@@ -46,11 +48,7 @@ def add_parser(sub: Any) -> None:
     p_show.add_argument("--top", default="10", metavar="N", help="how many of the best trials to list (default 10)")
     p_show.set_defaults(func=run_show)
 
-    def show_help(_args: argparse.Namespace) -> int:
-        s.print_help()
-        return 2
-
-    s.set_defaults(func=show_help)
+    help_when_bare(s)
 
 
 def _count(text: str | None, flag: str, default: int) -> int:

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import optuna
-import pyarrow.compute as pc
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
@@ -35,6 +34,7 @@ from engine.model.errors import UserError
 from engine.model.time import NS_PER_MIN
 from engine.research.files import try_lock
 from engine.research.spec import Dimension, StudySpec, sim_config
+from engine.results.stats import series_curve
 from engine.store.lake import Lake
 from engine.store.memo import MemoLake
 from engine.strategies.catalog import build_strategy
@@ -156,9 +156,7 @@ def hourly_path(data_root: str | Path, study: str, number: int) -> Path:
 def save_hourly(data_root: str | Path, spec: StudySpec, number: int, equity: Any, capital: float) -> None:
     """The portfolio's equity at each hour of `hour_grid` (the capital before its first minute), kept
     for the overfitting statistics (README "Validation"); written whole or not at all."""
-    rows = equity.filter(pc.equal(equity.column("series"), "portfolio"))
-    ts = np.asarray(rows.column("ts").to_numpy(), dtype=np.int64)
-    eq = np.asarray(rows.column("equity").to_numpy(), dtype=np.float64)
+    ts, eq = series_curve(equity, "portfolio")
     hours = hour_grid(spec)
     at = np.searchsorted(ts, hours, side="right") - 1
     values = np.where(at >= 0, eq[np.maximum(at, 0)], capital) if ts.size else np.full(hours.size, capital)

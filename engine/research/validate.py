@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import optuna
-import pyarrow.compute as pc
 from optuna.trial import TrialState
 
 from engine.backtest.run import run_backtest
@@ -32,10 +31,9 @@ from engine.research.registry import source_hash
 from engine.research.spec import StudySpec
 from engine.research.study import open_storage, optimize, studies_dir, trial_config
 from engine.research.walkforward import WalkForward, split_walk_forward, stitch_equity
+from engine.results.stats import max_drawdown, minute_returns, series_curve, sharpe
 from engine.store.memo import MemoLake
 from engine.strategies.catalog import strategy_class
-
-MINUTES_A_YEAR = 525_600
 
 
 @dataclass(frozen=True)
@@ -112,21 +110,10 @@ def _interval_or_value(v: Any) -> float:
 
 
 def _portfolio(result: Any) -> tuple[dict[str, Any], np.ndarray]:
+    """The portfolio's statistics and its equity curve, the capital first."""
     stats = next(r for r in result.stats.to_pylist() if r["series"] == "portfolio")
-    rows = result.equity.filter(pc.equal(result.equity.column("series"), "portfolio"))
-    curve = np.concatenate(([stats["capital"]], np.asarray(rows.column("equity").to_numpy(), dtype=np.float64)))
-    return stats, curve
-
-
-def _sharpe(curve: np.ndarray) -> float:
-    r = np.diff(curve) / curve[:-1]
-    if r.size < 2 or not np.std(r, ddof=1) > 0:
-        return math.nan
-    return float(np.mean(r) / np.std(r, ddof=1) * math.sqrt(MINUTES_A_YEAR))
-
-
-def _drawdown(curve: np.ndarray) -> float:
-    return float(np.max(1 - curve / np.maximum.accumulate(curve))) if curve.size else math.nan
+    _ts, equity = series_curve(result.equity, "portfolio")
+    return stats, np.concatenate(([stats["capital"]], equity))
 
 
 def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, storage_url: str | None = None,
@@ -177,7 +164,9 @@ def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, s
         hold_stats, _ = _portfolio(held)
         fingerprint = held.data_fingerprint
     d = diagnose(study, data_root)
-    oos_sharpe, oos_dd = _sharpe(stitched) if stitched.size else math.nan, _drawdown(stitched)
+    # the stitched curve, read as the statistics read a run (capital first, then each minute)
+    oos_sharpe = sharpe(minute_returns(stitched[1:], stitched[0])) if stitched.size else math.nan
+    oos_dd = max_drawdown(stitched[1:], stitched[0]) if stitched.size else math.nan
     measured = {
         "min_oos_sharpe": oos_sharpe,
         "min_holdout_sharpe": float(hold_stats.get("sharpe", math.nan)),

@@ -252,7 +252,8 @@ def _sub_ledger_inputs(
     )
 
 
-def _curve(equity: pa.Table, series: str) -> tuple[np.ndarray, FloatArray]:
+def series_curve(equity: pa.Table, series: str) -> tuple[np.ndarray, FloatArray]:
+    """(grid times, equity) of one series of an EQUITY table, in time order."""
     rows = equity.filter(pc.equal(equity.column("series"), series))
     ts = np.asarray(rows.column("ts").to_numpy(), dtype=np.int64)
     order = np.argsort(ts, kind="stable")
@@ -306,7 +307,7 @@ def compute_stats(
     currencies = currencies or default_currencies(list(capital), [*set(rows.symbol.tolist()), *set(fill_symbols)])
     out = []
     for s in plan_series(capital, currencies, rows, rates, grid):
-        _, eq = _curve(equity, s.name)
+        _, eq = series_curve(equity, s.name)
         if s.owner == BUY_AND_HOLD:
             row = _buy_and_hold_stats(s.name, eq, s.capital)
         else:

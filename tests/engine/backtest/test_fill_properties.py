@@ -177,41 +177,36 @@ def test_fills_keep_the_rules_under_any_order_flow(case: dict[str, Any]) -> None
         assert violations(case, bt) == []
 
 
-def test_the_checks_catch_resting_orders_filled_whole_on_a_touch() -> None:
-    # The deliberate fault of the old rule: the same order flows break "our maker fills on a print
-    # add up to at most its size" once resting orders fill whole on any touch.
+def seeds_caught(fault: str, print_size: float, rule: str, **case: Any) -> dict[bool, int]:
+    """How many of 12 seeded order flows, on a 40-print tape of `print_size`, break `rule` (a text
+    in the violations; "" for any) without and with the deliberate `fault`."""
     tape = [{"ts_event": T0 + k * NS_PER_MS, "ts_recv": T0 + k * NS_PER_MS, "trade_id": f"t{k}",
-             "price": round(100.0 + [0, -1, 1, -2, 0, 2, -1, 0][k % 8] * TICK, 1), "size": 0.3, "side": [1, -1][k % 2]}
-            for k in range(40)]
+             "price": round(100.0 + [0, -1, 1, -2, 0, 2, -1, 0][k % 8] * TICK, 1), "size": print_size,
+             "side": [1, -1][k % 2]} for k in range(40)]
     caught = {}
-    for faults in (frozenset(), frozenset({"full_fill_on_touch"})):
+    for faults in (frozenset(), frozenset({fault})):
         found = 0
         for seed in range(12):
-            case = {"trades": tape, "quotes": [], "end": T0 + 41 * NS_PER_MS, "spot": False, "seed": seed,
-                    "sim": SimConfig(), "size": 1.0}  # orders of 0.5 to 2 against prints of 0.3
+            flow = {"trades": tape, "quotes": [], "end": T0 + 41 * NS_PER_MS, "seed": seed, "sim": SimConfig(),
+                    "size": 1.0, **case}
             with tempfile.TemporaryDirectory() as folder:
-                bt, _ = _run(case, Path(folder), faults)
+                bt, _ = _run(flow, Path(folder), faults)
             assert bt is not None
-            found += bool(violations(case, bt))
+            found += any(rule in v for v in violations(flow, bt))
         caught[bool(faults)] = found
-    assert caught == {False: 0, True: caught[True]} and caught[True] > 0
+    return caught
+
+
+def test_the_checks_catch_resting_orders_filled_whole_on_a_touch() -> None:
+    # The deliberate fault of the old rule: the same order flows break "our maker fills on a print
+    # add up to at most its size" once resting orders fill whole on any touch (orders of 0.5 to 2
+    # against prints of 0.3).
+    caught = seeds_caught("full_fill_on_touch", 0.3, "", spot=False)  # any broken rule
+    assert caught[False] == 0 and caught[True] > 0
 
 
 def test_the_checks_catch_spot_buys_beyond_the_cash() -> None:
     # The deliberate fault: no cash check, at decision or at fill. With 150 USDT at a price near 100,
     # the random flows of the property test overspend on spot; with the checks they never do.
-    tape = [{"ts_event": T0 + k * NS_PER_MS, "ts_recv": T0 + k * NS_PER_MS, "trade_id": f"t{k}",
-             "price": round(100.0 + [0, -1, 1, -2, 0, 2, -1, 0][k % 8] * TICK, 1), "size": 3.0, "side": [1, -1][k % 2]}
-            for k in range(40)]
-    caught = {}
-    for faults in (frozenset(), frozenset({"no_cash_check"})):
-        found = 0
-        for seed in range(12):
-            case = {"trades": tape, "quotes": [], "end": T0 + 41 * NS_PER_MS, "spot": True, "seed": seed,
-                    "sim": SimConfig(), "size": 1.0, "capital": 150.0}
-            with tempfile.TemporaryDirectory() as folder:
-                bt, _ = _run(case, Path(folder), faults)
-            assert bt is not None
-            found += any("spot cash" in v for v in violations(case, bt))
-        caught[bool(faults)] = found
-    assert caught == {False: 0, True: caught[True]} and caught[True] > 0
+    caught = seeds_caught("no_cash_check", 3.0, "spot cash", spot=True, capital=150.0)
+    assert caught[False] == 0 and caught[True] > 0
