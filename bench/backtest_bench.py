@@ -2,9 +2,12 @@
 
 Figures (all on the tick set of bench/tickset.py: real Binance BTCUSDT trades tiled to N trades,
 treated as the BTC-USDT perpetual swap):
-- backtest_tick_strategy: ticks/s of `ema_cross` in on_tick through the whole engine (lake read,
-  replay, strategy, portfolio, risk, OMS, simulated venue, records), as `--strategy ema_cross`
-  loads it: touch fills, zero latency, taker fee 0.05%.
+- backtest_tick_strategy: ticks/s of `ema_cross` in on_tick through the whole engine's replay
+  (strategy, portfolio, risk, OMS, simulated venue, records; the lake read and the results
+  apart), as `--strategy ema_cross` loads it: touch fills, zero latency, taker fee 0.05%.
+- tick_backtest_end_to_end: the same run as `run_backtest` does it, lake read, results and
+  statistics included; tick_end_to_end_vs_replay is its ratio to backtest_tick_strategy (what a
+  study on ticks keeps of the replay's speed).
 - python_loop_ceiling: the same strategy and fill rule (the next tick's price) as a bare loop
   over the prices; tick_strategy_vs_loop is the ratio of the two in the same run.
 - backtest_bar_strategy: ticks/s with a strategy in on_bar only (ema_cross_bars on 1m bars)
@@ -21,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.backtest.config import BacktestConfig, StrategySpec
+from engine.backtest.data import DataSource
 from engine.backtest.run import run_backtest
+from engine.backtest.runner import Backtest
 from engine.store.lake import Lake
 from engine.trading.risk import RiskLimits
 from engine.venues.sim import SimConfig
@@ -60,10 +65,23 @@ def best(repeats: int, work: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def engine_run(data_root: Path, name: str, params: dict[str, Any], repeats: int = 3) -> tuple[float, Any]:
-    """Best wall time of a full run_backtest and its result."""
+    """Best wall time of a full run_backtest (lake read, replay, results and statistics) and its result."""
     cfg = config(Lake.at(data_root), name, params)
     run_backtest(cfg, data_root)  # warm: imports, numba caches, file cache
     return best(repeats, lambda: run_backtest(cfg, data_root))
+
+
+def replay_seconds(data_root: Path, name: str, params: dict[str, Any], repeats: int = 3) -> float:
+    """Best time of the replay alone: the engine's event loop (strategy, portfolio, risk, OMS,
+    simulated venue, records), without reading the lake and without the results."""
+    cfg = config(Lake.at(data_root), name, params)
+    times = []
+    for _ in range(repeats):
+        bt = Backtest(cfg, DataSource(Lake.at(data_root), cfg.venue, list(cfg.symbols), cfg.start, cfg.end,
+                                      {s for s in cfg.symbols if ":" in s}))
+        bt.run()
+        times.append(bt.elapsed - bt.load_seconds)
+    return min(times)
 
 
 def bare_loop(ticks: Iterable[tuple[int, float, int]], fast: int = 20, slow: int = 100,
@@ -153,7 +171,8 @@ def loop_run(data_root: Path, repeats: int = 3) -> tuple[float, tuple[int, float
 def run(data_root: Path) -> list[tuple[str, float, str]]:
     """Measure the three backtest figures on the tick set under `data_root`; check engine == loop."""
     n = Lake.at(data_root).read("trades", VENUE, SYMBOL, columns=["ts_event"]).num_rows
-    t_engine, result = engine_run(data_root, "ema_cross", EMA_CROSS)
+    t_end_to_end, result = engine_run(data_root, "ema_cross", EMA_CROSS)
+    t_engine = replay_seconds(data_root, "ema_cross", EMA_CROSS)
     t_loop, (loop_orders, loop_pnl) = loop_run(data_root)
     orders = result.orders.num_rows
     pnl = float(result.stats.filter(result.stats.column("series").to_numpy(zero_copy_only=False) == "portfolio")
@@ -166,6 +185,8 @@ def run(data_root: Path) -> list[tuple[str, float, str]]:
     t_bar, _ = engine_run(data_root, "ema_cross_bars", {**EMA_CROSS, "bar_interval": "1m"})
     return [
         ("backtest_tick_strategy", n / t_engine, "ticks/s"),
+        ("tick_backtest_end_to_end", n / t_end_to_end, "ticks/s"),
+        ("tick_end_to_end_vs_replay", t_engine / t_end_to_end, "ratio"),
         ("python_loop_ceiling", n / t_loop, "ticks/s"),
         ("tick_strategy_vs_loop", t_loop / t_engine, "ratio"),
         ("python_loop_prices_only", n / t_prices, "ticks/s"),

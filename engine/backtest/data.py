@@ -17,6 +17,7 @@ from engine.model.errors import DataError
 from engine.model.time import NS_PER_DAY, interval_ns, ns_to_iso
 from engine.store.lake import Lake
 
+BAR_DAYS = 31  # days of bars read and replayed as one window when every symbol is held as bars only
 _TRADE_COLUMNS = ["ts_event", "ts_recv", "trade_id", "price", "size", "side"]
 
 
@@ -115,13 +116,19 @@ class DataSource:
         for symbol in self.symbols:
             kind = "bars" if symbol in self.bar_only else "trades"
             days.update(self.lake.dates(kind, self.venue, symbol, warm_start, self.end))
-        out = []
+        out: list[tuple[int, int, bool]] = []
+        # Bars are small: a run on bars alone reads up to BAR_DAYS consecutive days as one window.
+        merge = BAR_DAYS if len(self.bar_only) == len(self.symbols) else 1
         for day in sorted(days):
             lo = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1_000_000_000
             hi = lo + NS_PER_DAY
             for a, b, trading in ((warm_start, self.start, False), (self.start, self.end, True)):
                 lo2, hi2 = max(lo, a), min(hi, b)
-                if lo2 < hi2:
+                if lo2 >= hi2:
+                    continue
+                if out and out[-1][1] == lo2 and out[-1][2] == trading and hi2 - out[-1][0] <= merge * NS_PER_DAY:
+                    out[-1] = (out[-1][0], hi2, trading)
+                else:
                     out.append((lo2, hi2, trading))
         return out
 

@@ -13,8 +13,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from engine.venues.matching import Book
 
 if TYPE_CHECKING:
@@ -58,8 +56,8 @@ class ReplayMarket:
         i = -1
         if q is not None and len(q.key):
             # at zero latency the rank limit alone decides (everything ranked before has key <= at)
-            i = int(np.searchsorted(q.rank, limit, "right")) - 1 if by_rank else \
-                int(np.searchsorted(q.key, at, "right")) - 1
+            i = int(q.rank.searchsorted(limit, "right")) - 1 if by_rank else \
+                int(q.key.searchsorted(at, "right")) - 1
         if i >= 0:
             assert q is not None
             key, rank = int(q.key[i]), int(q.rank[i])
@@ -74,9 +72,9 @@ class ReplayMarket:
             return None
         tape = bt.tapes[s]
         if tape is not None and len(tape):
-            lo = int(np.searchsorted(tape.rank, rank, "right"))
-            hi = int(np.searchsorted(tape.rank, limit, "right")) if by_rank else \
-                int(np.searchsorted(tape.key, at, "right"))
+            lo = int(tape.rank.searchsorted(rank, "right"))
+            hi = int(tape.rank.searchsorted(limit, "right")) if by_rank else \
+                int(tape.key.searchsorted(at, "right"))
             if hi > lo:
                 seen = tape.price[lo:hi]
                 if bool((seen < bid).any() or (seen > ask).any()):
@@ -89,9 +87,9 @@ class ReplayMarket:
         tape = bt.tapes[s]
         if tape is not None and len(tape):
             if self.zero_latency:  # the rank limit alone: everything ranked before has key <= at
-                j = int(np.searchsorted(tape.rank, decided - bt.base, "right")) - 1
+                j = int(tape.rank.searchsorted(decided - bt.base, "right")) - 1
             else:
-                j = int(np.searchsorted(tape.key, at, "right")) - 1
+                j = int(tape.key.searchsorted(at, "right")) - 1
             if j >= 0:
                 return float(tape.price[j]), int(tape.side[j])
         return bt.last[s], bt.last_side[s]
@@ -105,7 +103,7 @@ class ReplayMarket:
         if gap == 0 or tape is None or not len(tape) or tape.bar is not None:
             return decided + gap
         local = decided - bt.base
-        j = int(np.searchsorted(tape.rank, local, "left"))
+        j = int(tape.rank.searchsorted(local, "left"))
         if j < len(tape) and int(tape.rank[j]) == local:
             return bt.base + int(tape.rank[tape.group_end(j)]) + 1
         return decided + gap

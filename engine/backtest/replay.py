@@ -239,9 +239,9 @@ def candidate(order: SimOrder, tape: Tape, start: int, tick: float, min_rank: in
         return n
     j0 = start
     if tape.key[j0] < order.arrive:
-        j0 = int(np.searchsorted(tape.key, order.arrive, "left"))
+        j0 = int(tape.key.searchsorted(order.arrive, "left"))
     if j0 < n and tape.rank[j0] < min_rank:
-        j0 = int(np.searchsorted(tape.rank, min_rank, "left"))
+        j0 = int(tape.rank.searchsorted(min_rank, "left"))
     if j0 >= n:
         return n
     tol = tick * 1e-6
@@ -250,9 +250,15 @@ def candidate(order: SimOrder, tape: Tape, start: int, tick: float, min_rank: in
             return j0  # every print fills it or passes its limit
         return first_touch(tape.price, j0, order.price, order.side, tol, n)
     bar = tape.bar
-    if order.state == TAKING:
-        hits = np.flatnonzero(bar.phase[j0:] == OPEN)
-    else:
-        reach = bar.low[j0:] <= order.price + tol if order.side > 0 else bar.high[j0:] >= order.price - tol
-        hits = np.flatnonzero((bar.phase[j0:] == RANGE) & (bar.open_ts[j0:] >= order.arrive) & reach)
-    return j0 + int(hits[0]) if hits.size else n
+    j, step = j0, 8  # in growing chunks: the next bar's open is usually a row or two away
+    while j < n:
+        k = min(j + step, n)
+        if order.state == TAKING:
+            hits = np.flatnonzero(bar.phase[j:k] == OPEN)
+        else:
+            reach = bar.low[j:k] <= order.price + tol if order.side > 0 else bar.high[j:k] >= order.price - tol
+            hits = np.flatnonzero((bar.phase[j:k] == RANGE) & (bar.open_ts[j:k] >= order.arrive) & reach)
+        if hits.size:
+            return j + int(hits[0])
+        j, step = k, min(step * 8, 1 << 20)
+    return n

@@ -159,6 +159,8 @@ def marks_table(marks: list[tuple[np.ndarray, str, np.ndarray]]) -> pa.Table:
         return MARKS.empty_table()
     ts = np.concatenate([m[0] for m in marks])
     price = np.concatenate([m[2] for m in marks])
-    symbol = np.concatenate([np.full(len(m[0]), m[1], dtype=object) for m in marks])
-    order = np.lexsort((symbol.astype(str), ts))
-    return pa.table({"ts": ts[order], "symbol": symbol[order].tolist(), "price": price[order]}, schema=MARKS)
+    names = sorted({m[1] for m in marks})
+    code = np.concatenate([np.full(len(m[0]), names.index(m[1]), dtype=np.int32) for m in marks])
+    order = np.lexsort((code, ts))  # by time, then symbol name
+    symbol = pa.DictionaryArray.from_arrays(code[order], pa.array(names, pa.string())).cast(pa.string())
+    return pa.table({"ts": ts[order], "symbol": symbol, "price": price[order]}, schema=MARKS)

@@ -66,6 +66,10 @@ class _Prices:
 class Backtest(VenueSchedule):
     """One backtest run; `run()` returns the raw records, `engine.backtest.run` wraps it."""
 
+    # One stream dispatched alone (a tick or a bar strategy by itself) takes a loop of its own;
+    # the tests turn this off to check that the general loop gives the very same run.
+    dense = True
+
     def __init__(self, cfg: BacktestConfig, source: DataSource) -> None:
         self.cfg = cfg
         self.source = source
@@ -116,7 +120,8 @@ class Backtest(VenueSchedule):
         self._nf_listener: Callable[[], None] | None = None
         self.events = 0
         self.marks: list[tuple[np.ndarray, str, np.ndarray]] = []
-        self.elapsed = 0.0
+        self.elapsed = 0.0  # seconds in run(), of which load_seconds reading the lake
+        self.load_seconds = 0.0
         self.windows_start = cfg.start
         self._price_memo: tuple[int, dict[str, float]] = (-2, {})
 
@@ -186,6 +191,7 @@ class Backtest(VenueSchedule):
         quotes = [True] * len(self.symbols)  # the venue reads the book whether or not a strategy listens
         pending: Batch | None = None
         for k, (lo, hi, trading) in enumerate(windows):
+            t0 = time.perf_counter()
             batch = pending if pending is not None else self.source.load(lo, hi, trading, quotes)
             pending = None
             if k + 1 < len(windows):
@@ -194,6 +200,7 @@ class Backtest(VenueSchedule):
                 if late >= nlo - RECV_SKEW:
                     pending = self.source.load(nlo, nhi, ntrading, quotes)
                     pull_forward(batch, pending, late)
+            self.load_seconds += time.perf_counter() - t0
             yield lo, hi, trading, batch
 
     def _window(self, lo: int, hi: int, trading: bool, batch: Batch) -> None:
@@ -220,8 +227,11 @@ class Backtest(VenueSchedule):
         for s in range(len(self.symbols)):
             self._recompute(s, start=0)
         wanted = [self._dispatched(kind, s) and len(k) > 0 for kind, s, k in streams]
-        if sum(wanted) == 1 and streams[wanted.index(True)][0] == TRADE:
+        if self.dense and sum(wanted) == 1 and streams[wanted.index(True)][0] == TRADE:
             self._dense(streams[wanted.index(True)][1])
+        elif self.dense and sum(wanted) == 1 and streams[wanted.index(True)][0] == BAR:
+            w = wanted.index(True)
+            self._bars_dense(bars[streams[w][1]], ranks[w], streams[w][1])
         elif any(wanted):
             self._general(streams, ranks, wanted, bars, batch)
         self._fill_until(self.base + sum(len(k) for _, _, k in streams) - 1)
@@ -293,6 +303,32 @@ class Backtest(VenueSchedule):
             clock.ts = k
             clock.seq = i
             cb(make(sym, te, k, p, q, sd))
+            if unplanned:
+                end_event()
+        self._nf_listener = None
+
+    def _bars_dense(self, bars: Bars, ranks: np.ndarray, series: int) -> None:
+        """The hot path of a bar strategy alone: one bar series to its strategies, nothing else
+        dispatched (the venue still acts on its candidates in between)."""
+        seqs = (ranks + self.base).tolist()
+        cols = (bars.release.tolist(), bars.open_ts.tolist(), bars.open.tolist(), bars.high.tolist(),
+                bars.low.tolist(), bars.close.tolist(), bars.volume.tolist())
+        nf = self.nf
+
+        def moved() -> None:
+            nonlocal nf
+            nf = self.nf
+
+        self._nf_listener = moved
+        sym, iv, make, clock, fill_until = bars.symbol, bars.interval, Bar, self.clock, self._fill_until
+        cb = fan_out(self.subs.bars[series])
+        unplanned, end_event = self.engine.unplanned, self.engine.end_event
+        for i, k, t, o, h, lo, c, v in zip(seqs, *cols, strict=True):
+            if i >= nf:
+                fill_until(i)
+            clock.ts = k
+            clock.seq = i
+            cb(make(sym, iv, t, o, h, lo, c, v))
             if unplanned:
                 end_event()
         self._nf_listener = None

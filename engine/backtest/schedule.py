@@ -62,7 +62,7 @@ class VenueSchedule:
         tape = self.tapes[s]
         price = self.last[s]
         if tape is not None and len(tape.key):
-            j = int(np.searchsorted(tape.rank, seq - self.base, "right")) - 1
+            j = int(tape.rank.searchsorted(seq - self.base, "right")) - 1
             if j >= 0:
                 price = float(tape.price[j])
         memo[1][symbol] = price
@@ -83,7 +83,7 @@ class VenueSchedule:
         if orders and tape is not None and len(tape.key):
             if start is None:
                 local = self.clock.seq - self.base
-                start = int(np.searchsorted(tape.rank, local, "left" if self.fault_fill else "right"))
+                start = int(tape.rank.searchsorted(local, "left" if self.fault_fill else "right"))
             tick = self.instruments[symbol].tick_size
             base = self.base
             j = len(tape.key)
@@ -97,7 +97,7 @@ class VenueSchedule:
             due, decided = nxt
             r = decided - self.base + self.venue.min_gap
             if decided < self.base or r >= len(self.all_keys) or self.all_keys[r] < due:
-                r = max(r, int(np.searchsorted(self.all_keys, due, "left")))
+                r = max(r, int(self.all_keys.searchsorted(due, "left")))
             if r < len(self.all_keys) and self.base + r <= best:
                 best, action = self.base + r, True
         self.cand_rank[s], self.cand_action[s] = best, action
@@ -117,7 +117,7 @@ class VenueSchedule:
             if self.cand_action[s]:
                 self.clock.ts = int(self.all_keys[r - self.base])
                 self.venue.advance(self.symbols[s], self.clock.ts)
-                nxt = int(np.searchsorted(tape.rank, r - self.base, "left"))  # a print at r comes after
+                nxt = int(tape.rank.searchsorted(r - self.base, "left"))  # a print at r comes after
             else:
                 j = nxt = self.cand[s]
                 self.clock.ts = int(tape.key[j])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from engine.backtest.config import BacktestConfig
 from engine.backtest.replay import BarBuilder
@@ -13,6 +14,8 @@ from engine.model.time import interval_ns
 from engine.strategies.catalog import build_strategy
 from engine.trading.engine import TradingEngine
 from engine.trading.strategy import Strategy
+
+E = TypeVar("E")
 
 
 @dataclass
@@ -62,13 +65,13 @@ def subscribe(
     return strategies, subs, builders
 
 
-def fan_out(cbs: list[Callable[[Trade], None]]) -> Callable[[Trade], None]:
-    """One callable for the tick strategies of a symbol (the strategy itself when there is one)."""
+def fan_out(cbs: list[Callable[[E], None]]) -> Callable[[E], None]:
+    """One callable for the strategies of a stream (the strategy itself when there is one)."""
     if len(cbs) == 1:
         return cbs[0]
 
-    def each(tick: Trade) -> None:
+    def each(event: E) -> None:
         for cb in cbs:
-            cb(tick)
+            cb(event)
 
     return each

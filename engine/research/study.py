@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from engine.backtest.config import BacktestConfig, StrategySpec
@@ -33,6 +32,7 @@ from engine.backtest.run import run_backtest
 from engine.model.errors import UserError
 from engine.model.time import NS_PER_MIN
 from engine.research.files import try_lock
+from engine.research.journal import JournalFile
 from engine.research.spec import Dimension, StudySpec, sim_config
 from engine.results.stats import series_curve
 from engine.store.lake import Lake
@@ -58,7 +58,7 @@ def open_storage(data_root: str | Path, url: str | None = None) -> optuna.storag
         return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
     folder = studies_dir(data_root)
     folder.mkdir(parents=True, exist_ok=True)
-    backend = JournalFileBackend(str(folder / JOURNAL))
+    backend = JournalFile(str(folder / JOURNAL))
     return optuna.storages.JournalStorage(backend)
 
 
@@ -251,6 +251,8 @@ def _run_workers(spec: StudySpec, data_root: str | Path, storage_url: str | None
                 bar.refresh()
     finally:
         for w in workers:
+            if w.pid is None:  # never started (start() raised)
+                continue
             if w.is_alive():
                 w.terminate()
             w.join()

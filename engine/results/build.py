@@ -233,7 +233,9 @@ def equity_curves(ledger: pa.Table, marks: pa.Table, capital: Mapping[str, float
     return pa.table(
         {
             "ts": np.tile(grid, len(curves)),
-            "series": pa.array([name for name, _, _ in curves for _ in range(n)], pa.string()),
+            "series": pa.DictionaryArray.from_arrays(
+                np.repeat(np.arange(len(curves), dtype=np.int32), n),
+                pa.array([name for name, _, _ in curves], pa.string())).cast(pa.string()),
             "equity": np.concatenate([eq for _, eq, _ in curves]) if curves else np.zeros(0),
             "position": np.concatenate([pos for _, _, pos in curves]) if curves else np.zeros(0),
         },

@@ -301,7 +301,8 @@ def compute_stats(
     the `inverse` symbols are inverse contracts; `lots` gives each symbol's lot: a position below
     it is flat (exposure, trips)."""
     rows = ledger_arrays(ledger)
-    grid = np.unique(np.asarray(equity.column("ts").to_numpy(), dtype=np.int64))
+    # every series of an EQUITY table is on the one minute grid (build.equity_curves)
+    grid = series_curve(equity, equity.column("series")[0].as_py())[0] if equity.num_rows else np.zeros(0, np.int64)
     rates = rates or Rates()
     fill_symbols = fills.column("symbol").to_pylist()
     currencies = currencies or default_currencies(list(capital), [*set(rows.symbol.tolist()), *set(fill_symbols)])

@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.model.time import NS_PER_S
 from engine.results.ledger import FloatArray, LedgerArrays, flat_tolerance, ledger_arrays
@@ -236,9 +237,16 @@ def symbol_trips(rows: LedgerArrays, last_marks: Mapping[str, tuple[int, float]]
 def last_marks(marks: pa.Table) -> dict[str, tuple[int, float]]:
     """(time, price) of each symbol's last mark."""
     out: dict[str, tuple[int, float]] = {}
-    for ts, sym, price in zip(*(marks.column(c).to_pylist() for c in ("ts", "symbol", "price")), strict=True):
-        if sym not in out or ts >= out[sym][0]:
-            out[sym] = (int(ts), float(price))
+    if marks.num_rows == 0:
+        return out
+    ts = np.asarray(marks.column("ts").to_numpy(), dtype=np.int64)
+    price = np.asarray(marks.column("price").to_numpy(), dtype=np.float64)
+    codes = pc.dictionary_encode(marks.column("symbol")).combine_chunks()
+    index = np.asarray(codes.indices.to_numpy(zero_copy_only=False))
+    for k, sym in enumerate(codes.dictionary.to_pylist()):
+        rows = np.flatnonzero(index == k)
+        latest = rows[ts[rows] == ts[rows].max()][-1]  # the last of the rows at its latest time
+        out[sym] = (int(ts[latest]), float(price[latest]))
     return out
 
 

@@ -37,11 +37,14 @@ class EmaCrossBars(Strategy):
         self._slow = EMA(self.slow)
 
     def on_bar(self, bar: Bar) -> None:
-        f = self._fast.update(bar.close)
-        s = self._slow.update(bar.close)
-        if not self._slow.ready or f == s:
+        close, slow = bar.close, self._slow
+        f = self._fast.update(close)
+        s = slow.update(close)
+        if f == s or slow.count < slow.n:  # equal, or the slow EMA not ready: keep the direction
             return
-        self.hold(1.0 if f > s else -1.0)
+        direction = 1.0 if f > s else -1.0
+        if direction != self._direction:  # hold() would return at once: skip the call (hot path)
+            self.hold(direction)
 
     def vector_positions(self, frame: BarFrame) -> FloatArray:
         """`on_bar` over whole arrays: the direction held after each bar's close."""
