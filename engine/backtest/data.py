@@ -126,7 +126,8 @@ class DataSource:
                 lo2, hi2 = max(lo, a), min(hi, b)
                 if lo2 >= hi2:
                     continue
-                if out and out[-1][1] == lo2 and out[-1][2] == trading and hi2 - out[-1][0] <= merge * NS_PER_DAY:
+                joins = merge > 1 and out and out[-1][1] == lo2 and out[-1][2] == trading
+                if joins and hi2 - out[-1][0] <= merge * NS_PER_DAY:
                     out[-1] = (out[-1][0], hi2, trading)
                 else:
                     out.append((lo2, hi2, trading))

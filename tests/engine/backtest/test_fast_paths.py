@@ -104,3 +104,13 @@ def test_tick_fast_path_equals_the_general_loop(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(Backtest, "dense", False)
     slow = run_backtest(cfg, tmp_path)
     _assert_same_run(fast, slow)
+
+
+def test_trade_windows_stay_one_utc_day_each(tmp_path: Path) -> None:
+    """Only a run on bars alone joins days: trades are read one UTC day at a time."""
+    synth = SynthConfig(symbol=SYMBOL, start="2024-01-01T23:00Z", hours=3.0, trade_rate=1.0, seed=2)
+    write_synthetic(Lake.at(tmp_path), synth)
+    source = DataSource(Lake.at(tmp_path), "synthetic", [SYMBOL], synth.start_ns, synth.end_ns, {SYMBOL})
+    source.check()
+    midnight = DAY0 + NS_PER_DAY
+    assert source.windows(synth.start_ns) == [(synth.start_ns, midnight, True), (midnight, synth.end_ns, True)]
