@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,19 @@ from engine.results.series import symbol_currency
 from engine.store.lake import Lake
 
 
-def run_backtest(cfg: BacktestConfig, data_root: str | Path | Lake) -> BacktestResult:
+def run_backtest(cfg: BacktestConfig, data_root: str | Path | Lake,
+                 on_window: Callable[[int, float], None] | None = None) -> BacktestResult:
     """Replay `cfg` over the lake under `data_root` (or that lake: a study's worker passes one that
-    keeps its data in memory) and return the result (not yet saved)."""
+    keeps its data in memory) and return the result (not yet saved).
+
+    `on_window(end, pnl)`, when given, is called after each trading window (`DataSource.windows`: a
+    UTC day of trades, up to 31 days of bars alone) with the window's end and `pnl_so_far`; an
+    exception it raises stops the run (a study prunes a trial so)."""
     lake = data_root if isinstance(data_root, Lake) else Lake.at(data_root)
     perps = {s for s in cfg.symbols if ":" in s}
     source = DataSource(lake, cfg.venue, list(cfg.symbols), cfg.start, cfg.end, perps)
     bt = Backtest(cfg, source)
-    bt.run()
+    bt.run(None if on_window is None else lambda end: on_window(end, pnl_so_far(bt)))
     check_accounts(bt)
     from engine.results.provenance import code_version
 
@@ -58,6 +64,12 @@ def run_backtest(cfg: BacktestConfig, data_root: str | Path | Lake) -> BacktestR
         conversion,
         pa.table(bt.engine.recorder.skipped_columns(), schema=SKIPPED),
     )
+
+
+def pnl_so_far(bt: Backtest) -> float:
+    """The account's equity less its capital, at the last trade prices, added over its currencies
+    (unconverted: meaningful for symbols of one currency)."""
+    return sum(bt.engine.equity(currency) - capital for currency, capital in bt.engine.money.capital.items())
 
 
 def record_params(config: dict[str, Any], bt: Backtest) -> None:

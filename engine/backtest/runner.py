@@ -144,8 +144,9 @@ class Backtest(VenueSchedule):
                 raise ConfigError(f"{symbol} has only bars in the lake: its strategies cannot use on_tick/on_quote")
 
     # -- the run ------------------------------------------------------------------------------
-    def run(self) -> None:
-        """Replay warm-up and trading windows, then stop the strategies."""
+    def run(self, on_window: Callable[[int], None] | None = None) -> None:
+        """Replay warm-up and trading windows, then stop the strategies; `on_window(end)` is called
+        after each trading window (an exception it raises stops the run)."""
         t0 = time.perf_counter()
         self.windows_start = self._warmup_start()
         windows = self.source.windows(self.windows_start)
@@ -158,6 +159,8 @@ class Backtest(VenueSchedule):
                 self.clock.ts = max(self.clock.ts, self.cfg.start)
                 self.engine.begin_trading()
             self._window(lo, hi, trading, batch)
+            if trading and on_window is not None:
+                on_window(hi)
             if bar is not None:
                 bar.set_postfix_str(f"{self.events:,} events", refresh=False)
                 bar.update(1)

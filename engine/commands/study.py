@@ -158,20 +158,103 @@ def run_show(args: argparse.Namespace) -> int:
               f"stability {d.stability_ratio:.3f} ({d.neighbours} neighbours)".replace("nan", "-"))
     for note in d.notes:
         print(f"  {note}"[:100])
-    print(f"{'trial':>5} {'state':<8} {'value':>12} {'trips':>6}  params / why it failed")
-    shown = sorted(complete, key=lambda t: -(t.value if t.value is not None else -math.inf))[:top]
-    shown += [t for t in trials if t.state is TrialState.FAIL][: max(0, top - len(shown))]
-    for t in shown:
-        value = "-" if t.value is None else f"{t.value:.4g}"
-        what = t.user_attrs.get("fail_reason") or ", ".join(f"{k}={v}" for k, v in t.params.items())
-        trips = str(t.user_attrs.get("round_trips", "-"))
-        line = f"{t.number:>5} {t.state.name.lower():<8} {value:>12} {trips:>6}  {what}"
+    for line in _validations(args.data_root, study.study_name):
+        print(line)
+    for line in _trial_lines(trials, top):
         print(line if len(line) <= 100 else line[:97] + "...")
     return 0
 
 
+def _trial_lines(trials: list[Any], top: int) -> list[str]:
+    """The best `top` complete trials, then failed and pruned ones up to `top` rows, with why."""
+    from optuna.trial import TrialState
+
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    shown = sorted(complete, key=lambda t: -(t.value if t.value is not None else -math.inf))[:top]
+    shown += [t for t in trials if t.state is TrialState.FAIL][: max(0, top - len(shown))]
+    shown += [t for t in trials if t.state is TrialState.PRUNED][: max(0, top - len(shown))]
+    lines = [f"{'trial':>5} {'state':<8} {'value':>12} {'trips':>6}  params / why it failed or was pruned"]
+    for t in shown:
+        value = "-" if t.value is None or t.state is not TrialState.COMPLETE else f"{t.value:.4g}"
+        what = t.user_attrs.get("fail_reason") or ", ".join(f"{k}={v}" for k, v in t.params.items())
+        if t.state is TrialState.PRUNED and t.last_step is not None:
+            what = f"pruned after trading day {t.last_step}: PnL {t.intermediate_values[t.last_step]:.4g} a day so far"
+        trips = str(t.user_attrs.get("round_trips", "-"))
+        lines.append(f"{t.number:>5} {t.state.name.lower():<8} {value:>12} {trips:>6}  {what}")
+    return lines
+
+
+def _validations(data_root: str | Path, name: str) -> list[str]:
+    """The walk-forward tables of the study's stored validations (one per validated trial), or how
+    to make one."""
+    import json
+    import re
+
+    from engine.research.study import studies_dir
+
+    found = {int(m.group(1)): p for p in (studies_dir(data_root) / name).glob("validation-*.json")
+             if (m := re.fullmatch(r"validation-(\d+)", p.stem))}
+    if not found:
+        sub = re.fullmatch(r"(.+)\.wf\d+", name)  # a walk-forward sub-study is validated with its study
+        return [f"walk-forward: not validated (okxbot validate {sub.group(1) if sub else name})"]
+    lines = []
+    for trial in sorted(found):
+        try:
+            lines += walk_forward_lines(json.loads(found[trial].read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:  # not JSON, or not a validation
+            lines.append(_cut(f"walk-forward: {found[trial].name} is not a readable validation ({exc})"))
+    return lines
+
+
+def walk_forward_lines(v: dict[str, Any]) -> list[str]:
+    """A validation (Validation.to_json() or its stored validation-N.json) as lines of at most 100
+    columns: one row per window, the stitched out-of-sample line, the hold-out line and the gate."""
+    objective = str(v.get("objective") or "value")[:7]
+    lines = [_cut(f"walk-forward of trial {v['trial']}: " + ", ".join(f"{k}={x}" for k, x in v["params"].items())),
+             f"{'win':>3} {'train':<24} {'test':<24} {'IS ' + objective:>11} {'OOS ' + objective:>11} "
+             f"{'trips':>5}  best params"]
+    for k, w in enumerate(v["windows"]):
+        trips = w.get("oos_trips")
+        params = ", ".join(f"{p}={x}" for p, x in w["params"].items()) or "none complete"
+        lines.append(_cut(f"{k:>3} {_span(w['train_start'], w['train_end']):<24} "
+                          f"{_span(w['test_start'], w['test_end']):<24} {_num(w['in_sample']):>11} "
+                          f"{_num(w.get('oos_value')):>11} {'-' if trips is None else trips:>5}  {params}"))
+    dd = v.get("oos_max_drawdown")
+    lines.append(f"out of sample (stitched): sharpe {_num(v.get('oos_sharpe'))}, max drawdown "
+                 + (f"{dd:.2%}" if _finite(dd) else "-"))
+    lines.append(_cut("hold-out: " + ", ".join(f"{k} {_num(x)}" for k, x in v.get("holdout", {}).items())))
+    checks = v.get("checks", [])
+    lines.append("gate:" if checks else "gate: no thresholds in the spec's [gate]: nothing can pass")
+    lines += [f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']} {c['threshold']:g}: measured {_num(c['value'])}"
+              for c in checks]
+    passed = v.get("passed", bool(checks) and all(c["passed"] for c in checks))
+    lines.append("verdict: " + ("PASSED" if passed else "FAILED"))
+    return lines
+
+
+def _span(start: int, end: int) -> str:
+    """[start, end) in 22 to 24 columns: dates when both are midnights, else month-day and time."""
+    from engine.model.time import NS_PER_DAY, ns_to_iso
+
+    if start % NS_PER_DAY == 0 and end % NS_PER_DAY == 0:
+        return f"{ns_to_iso(start)[:10]}..{ns_to_iso(end)[:10]}"
+    return f"{ns_to_iso(start)[5:16]}..{ns_to_iso(end)[5:16]}".replace("T", " ")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
+
+
+def _num(x: Any) -> str:
+    """A figure as 4 significant digits, "-" when missing or not finite."""
+    return f"{x:.4g}" if _finite(x) else "-"
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= 100 else line[:97] + "..."
+
+
 def run_validate(args: argparse.Namespace) -> int:
-    from engine.model.time import ns_to_iso
     from engine.research.spec import load_spec
     from engine.research.validate import validate
 
@@ -182,17 +265,6 @@ def run_validate(args: argparse.Namespace) -> int:
         raise UserError(f"--trial {args.trial!r} must be a trial number (0, 1, ...)")
     trial = None if args.trial is None else int(args.trial)
     v = validate(spec, args.data_root, trial, args.storage)
-    print(f"study {v.study}, trial {v.trial}: " + ", ".join(f"{k}={x}" for k, x in v.params.items()))
-    print(f"{'window':<6} {'train':<23} {'test':<23} {'in-sample':>10} {'oos sharpe':>10} {'oos pnl':>10}")
-    for k, w in enumerate(v.windows):
-        print(f"{k:<6} {ns_to_iso(w.train_start)[5:16]}..{ns_to_iso(w.train_end)[11:16]:<11} "
-              f"{ns_to_iso(w.test_start)[5:16]}..{ns_to_iso(w.test_end)[11:16]:<11} {w.in_sample:>10.4g} "
-              f"{w.oos_sharpe:>10.4g} {w.oos_pnl:>10.4g}")
-    print(f"out of sample (stitched): sharpe {v.oos_sharpe:.4g}, max drawdown {v.oos_max_drawdown:.2%}; "
-          f"hold-out: " + ", ".join(f"{k} {x:.4g}" if isinstance(x, float) else f"{k} {x}"
-                                    for k, x in v.holdout.items()))
-    print("gate:" if v.checks else "gate: no thresholds in the spec's [gate]: nothing can pass")
-    for c in v.checks:
-        print(f"  {'PASS' if c.passed else 'FAIL'}  {c.name} {c.threshold:g}: measured {c.value:.4g}")
-    print("verdict: " + ("PASSED" if v.passed else "FAILED"))
+    for line in walk_forward_lines(v.to_json()):
+        print(line)
     return 0 if v.passed else 1

@@ -19,17 +19,19 @@ from engine.model.time import ns_to_iso, to_ns
 from engine.model.types import parse_symbol
 from engine.research.files import read_toml
 from engine.strategies.catalog import strategy_class
+from engine.trading.money import symbol_currency
 from engine.trading.strategy import Param
 from engine.venues.sim import SimConfig
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "pnl")
 SAMPLERS = ("tpe", "random")
-PRUNERS = ("none",)  # trials report one value (the walk-forward windows will report theirs)
+PRUNERS = ("none", "median")  # median: Optuna's MedianPruner on the PnL a day so far, step k the k-th day
 WALK_MODES = ("rolling", "anchored")
 GATE_KEYS = ("min_oos_sharpe", "min_holdout_sharpe", "max_drawdown", "min_trips", "min_dsr", "max_pbo",
              "min_stability")
 _TOP = {"strategy", "symbols", "venue", "start", "end", "holdout", "objective", "min_trips", "trials", "sampler",
-        "seed", "pruner", "capital", "params", "walk_forward", "gate", "backtest"}
+        "seed", "pruner", "pruner_startup_trials", "pruner_warmup_days", "capital", "params", "walk_forward", "gate",
+        "backtest"}
 _BACKTEST = {"fill_model", "latency_ms", "taker_fee", "maker_fee", "warmup"}
 
 
@@ -70,6 +72,8 @@ class StudySpec:
     sampler: str = "tpe"
     seed: int = 0
     pruner: str = "none"
+    pruner_startup_trials: int = 5  # complete trials before any is pruned
+    pruner_warmup_days: int = 0  # trading days of each trial never pruned
     capital: float = 10_000.0
     space: tuple[Dimension, ...] = ()
     fixed: dict[str, Any] = field(default_factory=dict)
@@ -127,7 +131,7 @@ def spec_from_dict(raw: dict[str, Any], path: Path) -> StudySpec:
         raise bad("holdout", holdout, "must be a share in [0, 1)")
     objective = _choice(raw, "objective", "sharpe", OBJECTIVES, bad)
     sampler = _choice(raw, "sampler", "tpe", SAMPLERS, bad)
-    pruner = _choice(raw, "pruner", "none", PRUNERS, bad)
+    pruner, startup, warmup_days = _pruner(raw, symbols, bad)
     min_trips = _integer(raw, "min_trips", 5, 0, bad)
     trials = _integer(raw, "trials", 100, 1, bad)
     seed = _integer(raw, "seed", 0, 0, bad)
@@ -176,8 +180,23 @@ def spec_from_dict(raw: dict[str, Any], path: Path) -> StudySpec:
     if not isinstance(venue, str) or not venue:
         raise bad("venue", venue, "must be a venue name")
     return StudySpec(path.stem, path, cls.name, tuple(symbols), venue, start, end, holdout, objective, min_trips,
-                     trials, sampler, seed, pruner, capital, space, fixed, walk,
+                     trials, sampler, seed, pruner, startup, warmup_days, capital, space, fixed, walk,
                      {k: float(v) for k, v in gate.items()}, dict(backtest))
+
+
+def _pruner(raw: dict[str, Any], symbols: list[str], bad: Any) -> tuple[str, int, int]:
+    """The pruner, its startup trials and its warm-up days; the last two only with a pruner."""
+    pruner = _choice(raw, "pruner", "none", PRUNERS, bad)
+    startup = _integer(raw, "pruner_startup_trials", 5, 0, bad)
+    warmup_days = _integer(raw, "pruner_warmup_days", 0, 0, bad)
+    given = [k for k in ("pruner_startup_trials", "pruner_warmup_days") if k in raw]
+    if pruner == "none" and given:
+        raise bad(given[0], raw[given[0]], "is read only with a pruner (pruner = 'median')")
+    currencies = sorted({symbol_currency(s) for s in symbols})
+    if pruner != "none" and len(currencies) > 1:
+        raise bad("pruner", pruner, f"needs symbols of one currency, not {' and '.join(currencies)} "
+                                    "(the PnL so far it compares is not converted)")
+    return pruner, startup, warmup_days
 
 
 def sim_config(backtest: dict[str, Any]) -> SimConfig:

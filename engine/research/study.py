@@ -7,6 +7,14 @@ portfolio's figure named by the spec's objective. A trial whose parameters the s
 undefined (a Calmar under 30 days, a Sortino without a losing minute) is FAIL with the reason in
 its user attribute `fail_reason`, never a zero.
 
+With a pruner (`pruner = "median"`) a trial reports its PnL a day so far (its PnL so far over the
+days replayed so far, whatever the objective) after each replay window (step k: the window ends in
+the k-th UTC day of the study's range) and is PRUNED, its backtest stopped and nothing of it kept,
+when Optuna's median rule says so: its best value over its steps is below the median of the complete
+trials' at that step. The rule compares values of different steps, so the value is a daily mean (one
+scale all along), not the running PnL (fees alone make it drift down: a good first day would shield
+a trial for ever). Without a pruner nothing is reported.
+
 Storage: Optuna's journal file `<data-root>/studies/journal.log` (safe for several worker
 processes), or a database URL. One `okxbot optimize` holds `<data-root>/studies/NAME.lock` while
 it runs; a command that takes the lock knows no other is running, so trials still RUNNING were left
@@ -18,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
 from engine.model.errors import UserError
-from engine.model.time import NS_PER_MIN
+from engine.model.time import NS_PER_DAY, NS_PER_MIN
 from engine.research.files import try_lock
 from engine.research.journal import JournalFile
 from engine.research.spec import Dimension, StudySpec, sim_config
@@ -68,6 +76,14 @@ def sampler_for(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSampler
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
+
+
+def pruner_for(spec: StudySpec) -> optuna.pruners.BasePruner:
+    """The spec's pruner: Optuna's median rule over trading days, or none."""
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.pruner_startup_trials,
+                                           n_warmup_steps=spec.pruner_warmup_days)
+    return optuna.pruners.NopPruner()
 
 
 def suggest(trial: optuna.Trial, dim: Dimension) -> Any:
@@ -111,8 +127,9 @@ class Objective:
             build_strategy(spec.strategy, params)  # refused parameters: FAIL without a backtest
         except UserError as exc:
             return self._fail(trial, str(exc))
+        report = None if spec.pruner == "none" else self._reporter(trial)
         with _quiet("okxbot.engine"):  # a trial's warnings (leverage) stay with its result, not on stderr
-            result = run_backtest(trial_config(spec, params, spec.start, spec.holdout_start), self.lake)
+            result = run_backtest(trial_config(spec, params, spec.start, spec.holdout_start), self.lake, report)
         stats = next(r for r in result.stats.to_pylist() if r["series"] == "portfolio")
         save_hourly(self.data_root, spec, trial.number, result.equity, stats["capital"])
         for key in ("pnl", "sharpe", "sortino", "calmar", "max_drawdown", "round_trips"):
@@ -123,6 +140,20 @@ class Objective:
             return score(spec, stats)
         except InvalidTrial as exc:
             return self._fail(trial, str(exc))
+
+    def _reporter(self, trial: optuna.Trial) -> Callable[[int, float], None]:
+        """The backtest's hook: at the end of each replay window report the PnL a day so far at the
+        window's last day (its number from the study's first), stop the trial when the pruner says so."""
+        start = self.spec.start
+
+        def report(end: int, pnl: float) -> None:
+            step = (end - 1) // NS_PER_DAY - start // NS_PER_DAY
+            daily = pnl / ((end - start) / NS_PER_DAY)
+            trial.report(daily, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after trading day {step}: PnL {daily:.4g} a day so far")
+
+        return report
 
     @staticmethod
     def _fail(trial: optuna.Trial, reason: str) -> float:
@@ -198,7 +229,7 @@ class StudyOutcome:
 
 def load_or_create(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
     study = optuna.create_study(study_name=spec.name, storage=storage, sampler=sampler_for(spec, worker),
-                                direction="maximize", load_if_exists=True)
+                                pruner=pruner_for(spec), direction="maximize", load_if_exists=True)
     study.set_user_attr("spec", str(spec.path))
     study.set_user_attr("strategy", spec.strategy)
     return study

@@ -46,6 +46,8 @@ class WindowResult:
     in_sample: float  # the sub-study's best objective value
     oos_sharpe: float
     oos_pnl: float
+    oos_value: float = math.nan  # the objective's figure on the test
+    oos_trips: int | None = None  # closed round trips on the test
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Validation:
     checks: list[Check]
     source_hash: str = ""  # of the strategy's code when it was validated (registry.source_hash)
     data_fingerprint: str = ""  # of the data the hold-out replayed
+    objective: str = ""  # the spec's: what in_sample and oos_value measure
 
     @property
     def passed(self) -> bool:
@@ -155,7 +158,8 @@ def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, s
         curves.append(curve)
         results.append(WindowResult(w.train_start, w.train_end, w.test_start, w.test_end, best.params,
                                     float(best.value if best.value is not None else math.nan),
-                                    float(stats["sharpe"]), float(stats["pnl"])))
+                                    float(stats["sharpe"]), float(stats["pnl"]), _number(stats.get(spec.objective)),
+                                    int(stats.get("round_trips") or 0)))
     stitched = stitch_equity(curves) if curves else np.empty(0)
     hold_stats: dict[str, Any] = {}
     fingerprint = ""
@@ -181,11 +185,15 @@ def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, s
               for name, limit in spec.gate.items()]  # NaN never passes
     out = Validation(spec.name, trial, complete[trial].params, results, oos_sharpe, oos_dd,
                      {k: hold_stats.get(k) for k in ("pnl", "sharpe", "max_drawdown", "round_trips")},
-                     d.dsr, d.pbo, d.stability_ratio, checks, source_hash(spec.strategy), fingerprint)
+                     d.dsr, d.pbo, d.stability_ratio, checks, source_hash(spec.strategy), fingerprint, spec.objective)
     path = studies_dir(data_root) / spec.name / f"validation-{trial}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_plain(out.to_json()), indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _plain(value: Any) -> Any:

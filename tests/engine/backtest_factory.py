@@ -33,6 +33,9 @@ SYNTH = SynthConfig(symbol=SYMBOL, start="2024-01-01T21:00Z", hours=5.0, seed=11
 START = to_ns("2024-01-01T23:00Z")  # trading starts; the two hours before are warm-up history
 END = SYNTH.end_ns  # 2024-01-02T02:00Z
 FUNDING_AT = to_ns("2024-01-02T00:00Z")
+# Four whole UTC days of a thinner tape from a midnight on: replay windows of one day each (a study's
+# trials report one step a day).
+SYNTH_DAYS = SynthConfig(symbol=SYMBOL, start="2024-01-01T00:00Z", hours=96.0, seed=11, trade_rate=0.2)
 
 # Parameters that make each reference strategy trade often on a few hours of data.
 # Sizes in base units, so that tests can count contracts by hand.

@@ -1,8 +1,9 @@
-"""`okxbot optimize` and `okxbot studies`: reproducible with one job, resumable, several workers,
-one line for bad input."""
+"""`okxbot optimize` and `okxbot studies`: reproducible with one job, resumable, several workers
+(pruning too), the walk-forward table of a validated study, one line for bad input."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +12,19 @@ import optuna
 import pytest
 
 from engine.cli import main
-from engine.research.study import open_storage
-from tests.engine.backtest_factory import shared_lake
-from tests.engine.research.test_study import SPEC
+from engine.research.study import hourly_path, open_storage
+from engine.store.synthetic import SynthConfig
+from tests.engine.backtest_factory import SYNTH, SYNTH_DAYS, shared_lake
+from tests.engine.research.test_study import DAYS_SPEC, MEDIAN, SPEC
+from tests.engine.research.test_validate import GATE
 
 OKXBOT = str(Path(sys.executable).with_name("okxbot"))
 
 
-def data_root(tmp_path: Path, factory: pytest.TempPathFactory, name: str) -> Path:
+def data_root(tmp_path: Path, factory: pytest.TempPathFactory, name: str, synth: SynthConfig = SYNTH) -> Path:
     root = tmp_path / name
     root.mkdir()
-    (root / "lake").symlink_to(shared_lake(factory) / "lake")
+    (root / "lake").symlink_to(shared_lake(factory, synth) / "lake")
     return root
 
 
@@ -86,3 +89,83 @@ def test_a_bad_spec_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["--data-root", str(tmp_path), "optimize", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "objective = 'luck' is not one of sharpe, sortino, calmar, pnl" in err and "\n" not in err
+
+
+def test_studies_show_counts_and_lists_the_pruned_trials(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = data_root(tmp_path, tmp_path_factory, "pruned", SYNTH_DAYS)
+    spec = tmp_path / "trend.toml"
+    spec.write_text(MEDIAN + DAYS_SPEC.replace("trials = 6", "trials = 12"), encoding="utf-8")
+    argv = ["--data-root", str(root)]
+    assert main([*argv, "optimize", str(spec)]) == 0
+    states = [state for state, _params, _value in trials_of(root)]
+    assert states.count("PRUNED") > 0
+    capsys.readouterr()
+    assert main([*argv, "studies", "show", "trend", "--top", "12"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert f"{states.count('PRUNED')} pruned" in shown[0] and f"{states.count('COMPLETE')} complete" in shown[0]
+    rows = [line for line in shown if " pruned " in line]
+    assert len(rows) == states.count("PRUNED") and all("a day so far" in line for line in rows)
+    # a pruned trial's value is no result: the value column shows none
+    assert all(line.split()[2] == "-" for line in rows)
+    assert "walk-forward: not validated (okxbot validate trend)" in shown
+
+
+def test_studies_show_prints_the_walk_forward_table_of_a_validated_trial(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = data_root(tmp_path, tmp_path_factory, "wf")
+    spec = tmp_path / "trend.toml"
+    spec.write_text(SPEC + GATE, encoding="utf-8")
+    argv = ["--data-root", str(root)]
+    assert main([*argv, "optimize", str(spec)]) == 0
+    capsys.readouterr()
+    # validated: the gate's impossible hold-out Sharpe fails it (exit 1); show prints what validate stored
+    assert main([*argv, "validate", str(spec)]) == 1
+    validated = capsys.readouterr().out.splitlines()
+    assert main([*argv, "studies", "show", "trend"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 100 for line in shown) and not any("not validated" in line for line in shown)
+    (path,) = (root / "studies" / "trend").glob("validation-*.json")
+    stored = json.loads(path.read_text())
+    assert any(w["params"] for w in stored["windows"])
+    at = next(k for k, line in enumerate(shown) if line.startswith(f"walk-forward of trial {stored['trial']}: "))
+    assert shown[at + 1].split() == ["win", "train", "test", "IS", "pnl", "OOS", "pnl", "trips", "best", "params"]
+    # 23:00 .. 01:24 in two windows of 38 minutes, 30 minutes of warm-up gap between train and test
+    ranges = [("01-01 23:00..01-01 23:38", "01-02 00:08..01-02 00:46"),
+              ("01-01 23:38..01-02 00:16", "01-02 00:46..01-02 01:24")]
+    for k, (w, (train, test)) in enumerate(zip(stored["windows"], ranges, strict=True)):
+        row = shown[at + 2 + k]
+        assert row.startswith(f"{k:>3} {train} {test} ")
+        figures = row[53:].split()
+        if w["params"]:
+            assert figures[:3] == [f"{w['in_sample']:.4g}", f"{w['oos_value']:.4g}", str(w["oos_trips"])]
+            assert row.endswith(", ".join(f"{p}={x}" for p, x in w["params"].items()))
+        else:
+            assert figures[:3] == ["-", "-", "-"] and row.endswith("  none complete")
+    rest = shown[at + 4:at + 8 + len(stored["checks"])]
+    assert rest[0].startswith("out of sample (stitched): sharpe ")
+    assert rest[1] == "hold-out: " + ", ".join(f"{k} {x:.4g}" for k, x in stored["holdout"].items())
+    assert rest[2] == "gate:" and any(line.startswith("  FAIL  min_holdout_sharpe 1000: measured ") for line in rest)
+    assert rest[-1] == "verdict: FAILED" and shown[at + 8 + len(stored["checks"])].startswith("trial state")
+    assert shown[at:at + 8 + len(stored["checks"])] == validated  # the table `okxbot validate` printed
+    # a damaged file is named in one line; the good one is still printed
+    (path.parent / "validation-99.json").write_text("{", encoding="utf-8")
+    assert main([*argv, "studies", "show", "trend"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert validated[0] in shown and any("validation-99.json is not a readable validation" in x for x in shown)
+
+
+def test_several_jobs_prune_with_the_spec_s_pruner(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = data_root(tmp_path, tmp_path_factory, "jobs", SYNTH_DAYS)
+    spec = tmp_path / "trend.toml"
+    spec.write_text(MEDIAN + DAYS_SPEC.replace("trials = 6", "trials = 10"), encoding="utf-8")
+    assert main(["--data-root", str(root), "optimize", str(spec), "--jobs", "2"]) == 0
+    study = optuna.load_study(study_name="trend", storage=open_storage(root))
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 10 and {t.state.name for t in trials} <= {"COMPLETE", "FAIL", "PRUNED"}
+    # the workers report after each trading day, as one process does
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert complete and all(set(t.intermediate_values) == {0, 1, 2} for t in complete)
+    pruned = [t for t in trials if t.state.name == "PRUNED"]
+    assert all(hourly_path(root, "trend", t.number).exists() for t in complete)
+    assert not any(hourly_path(root, "trend", t.number).exists() for t in pruned)

@@ -1,4 +1,5 @@
-"""A study's overfitting statistics from its trials' stored hourly equity (README "Validation")."""
+"""A study's overfitting statistics from its complete trials' stored hourly equity (README
+"Validation"); pruned trials are not among them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 from optuna.distributions import IntDistribution
-from optuna.trial import create_trial
+from optuna.trial import TrialState, create_trial
 
 from engine.research.diagnostics import diagnose
 from engine.research.study import hourly_path
@@ -51,3 +52,18 @@ def test_too_short_a_history_says_why(tmp_path: Path) -> None:
                  tmp_path)
     assert d.trials == 3 and np.isnan(d.dsr) and np.isnan(d.pbo)
     assert any(n.startswith("DSR:") for n in d.notes) and any(n.startswith("PBO:") for n in d.notes)
+
+
+def test_pruned_trials_are_left_out(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    noise = [curve(rng.normal(0, 0.01, 2_000)) for _ in range(20)]
+    edge = curve(rng.normal(0.0015, 0.01, 2_000))
+    alone = diagnose(study_with(tmp_path / "alone", noise, [0.0] * 20), tmp_path / "alone")
+    # a pruned trial (value: its last reported one) with the best curve, even were its hourly equity on disk
+    study = study_with(tmp_path, noise, [0.0] * 20)
+    study.add_trial(create_trial(params={"x": 20}, distributions={"x": IntDistribution(0, 100)},
+                                 state=TrialState.PRUNED, value=5.0, intermediate_values={0: 5.0}))
+    np.save(hourly_path(tmp_path, "s", 20), edge)
+    d = diagnose(study, tmp_path)
+    assert d.trials == 20 and d.best != 20
+    assert (d.best, d.dsr, d.pbo, d.stability_ratio) == (alone.best, alone.dsr, alone.pbo, alone.stability_ratio)

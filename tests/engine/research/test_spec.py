@@ -58,6 +58,17 @@ def test_a_spec_reads_its_keys_and_narrows_fixes_and_lists_the_params(tmp_path: 
     assert spec.gate == {"min_oos_sharpe": 0.5, "max_pbo": 0.5}
 
 
+def test_the_median_pruner_reads_its_startup_trials_and_warmup_days(tmp_path: Path) -> None:
+    plain = load_spec(write(tmp_path, GOOD))
+    assert (plain.pruner, plain.pruner_startup_trials, plain.pruner_warmup_days) == ("none", 5, 0)
+    text = 'pruner = "median"\npruner_startup_trials = 3\npruner_warmup_days = 2\n' + GOOD
+    spec = load_spec(write(tmp_path, text))
+    assert (spec.pruner, spec.pruner_startup_trials, spec.pruner_warmup_days) == ("median", 3, 2)
+    # the defaults with a pruner: Optuna's five complete trials first, every day may prune
+    spec = load_spec(write(tmp_path, 'pruner = "median"\n' + GOOD))
+    assert (spec.pruner, spec.pruner_startup_trials, spec.pruner_warmup_days) == ("median", 5, 0)
+
+
 def test_the_default_space_is_every_declared_param_with_finite_bounds(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, 'strategy = "ema_cross_bars"\nsymbols = "ETH/USDT"\nstart = 2024-01-01\n'
                                      'end = 2024-01-02\n'))
@@ -83,6 +94,12 @@ def test_the_default_space_is_every_declared_param_with_finite_bounds(tmp_path: 
     ("[gate]\nmin_sharpe = 1", "gate.min_sharpe = 1 is not a gate threshold"),
     ('[gate]\nmax_pbo = "low"', "gate.max_pbo = 'low' must be a number"),
     ("[backtest]\nlatency = 5", "backtest.latency = 5 is not a key of [backtest]"),
+    ('pruner = "hyperband"', "pruner = 'hyperband' is not one of none, median"),
+    ("pruner_startup_trials = 3", "pruner_startup_trials = 3 is read only with a pruner (pruner = 'median')"),
+    ('pruner = "median"\npruner_warmup_days = -1', "pruner_warmup_days = -1 must be a whole number >= 0"),
+    ('pruner = "median"\npruner_startup_trials = 2.5', "pruner_startup_trials = 2.5 must be a whole number >= 0"),
+    ('symbols = ["BTC/USDT:USDT", "BTC/USD:BTC"]\npruner = "median"',
+     "pruner = 'median' needs symbols of one currency, not BTC and USDT"),
 ])
 def test_a_bad_spec_gets_one_line_naming_the_key_and_the_value(tmp_path: Path, line: str, message: str) -> None:
     head, _, _ = GOOD.partition("[params]")

@@ -1,9 +1,11 @@
 """Optuna studies over the event-driven backtester (README "Studies"): each trial is a real
 backtest of the range a study may see, refused or unscorable trials are FAIL with the reason, the
-same command resumes, and trials left RUNNING by a dead worker become FAIL."""
+same command resumes, trials left RUNNING by a dead worker become FAIL, and the median pruner stops
+the trials whose PnL a day so far is below the complete trials' median at that day."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from engine.research.study import (
     optimize,
     trial_config,
 )
-from tests.engine.backtest_factory import shared_lake
+from tests.engine.backtest_factory import SYNTH_DAYS, shared_lake
 
 SPEC = """
 strategy = "ema_cross_bars"
@@ -147,3 +149,72 @@ def test_each_worker_reads_its_partitions_once(setup: tuple[StudySpec, Path], mo
     assert len([t for t in outcome.study.trials if t.state is TrialState.COMPLETE]) >= 2
     # several backtests, each file opened once
     assert opened and len(opened) == len(set(opened))
+
+
+MEDIAN = 'pruner = "median"\npruner_startup_trials = 2\n'
+# Three trading days of the four-day lake (the fourth is the hold-out): one replay window, one step, a day
+DAYS_SPEC = SPEC.replace('start = "2024-01-01T23:00Z"', 'start = "2024-01-01"').replace(
+    'end = "2024-01-02T02:00Z"', 'end = "2024-01-05"\nholdout = 0.25')
+
+
+@pytest.fixture()
+def days(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], tuple[StudySpec, Path]]:
+    """A data root on the four-day lake, and a maker of specs on it: `head` first, then DAYS_SPEC
+    with `trials` trials."""
+    root = tmp_path / "days"
+    root.mkdir()
+    (root / "lake").symlink_to(shared_lake(tmp_path_factory, SYNTH_DAYS) / "lake")
+
+    def make(head: str, trials: int) -> tuple[StudySpec, Path]:
+        path = tmp_path / "trend.toml"
+        path.write_text(head + DAYS_SPEC.replace("trials = 6", f"trials = {trials}"), encoding="utf-8")
+        return load_spec(path), root
+
+    return make
+
+
+def test_the_median_pruner_stops_the_trials_below_the_median_of_the_complete_ones(days: Any) -> None:
+    spec, root = days(MEDIAN, 12)
+    trials = optimize(spec, root).study.get_trials(deepcopy=False)
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert len(trials) == 12 and pruned and len(complete) >= 2
+    # a trial reports its PnL a day so far after each trading day: days 0, 1 and 2; after the third its
+    # PnL over three days (marked at the last trades, not the mark bars of the results: close, not equal)
+    for t in complete:
+        assert set(t.intermediate_values) == {0, 1, 2}
+        assert 3 * t.intermediate_values[2] == pytest.approx(t.value, abs=1.0)
+    for p in pruned:
+        # pruned for the stated reason, at the day it stopped: its best PnL a day so far is below the median
+        # of the trials complete before it (one job: the lower numbers) at that day, after the two startup ones
+        day = p.last_step
+        assert day is not None and set(p.intermediate_values) == set(range(day + 1))
+        before = [t.intermediate_values[day] for t in complete if t.number < p.number]
+        assert len(before) >= 2
+        assert max(p.intermediate_values.values()) < float(np.median(before))
+        # nothing of it is kept: no statistics, no hourly equity, no failure
+        assert "pnl" not in p.user_attrs and "fail_reason" not in p.user_attrs
+        assert not hourly_path(root, spec.name, p.number).exists()
+    assert all(hourly_path(root, spec.name, t.number).exists() for t in complete)
+
+
+def test_the_pruner_s_warmup_days_are_never_pruned(days: Any) -> None:
+    spec, root = days(MEDIAN + "pruner_warmup_days = 1\n", 12)
+    pruned = [t for t in optimize(spec, root).study.get_trials(deepcopy=False) if t.state is TrialState.PRUNED]
+    assert pruned and all(p.last_step is not None and p.last_step >= 1 for p in pruned)
+
+
+def test_without_a_pruner_nothing_is_reported_or_pruned(days: Any) -> None:
+    spec, root = days("", 12)
+    trials = optimize(spec, root).study.get_trials(deepcopy=False)
+    assert len(trials) == 12 and TrialState.PRUNED not in {t.state for t in trials}
+    assert all(t.intermediate_values == {} for t in trials)
+
+
+def test_a_resumed_study_prunes_with_its_spec_s_pruner(days: Any) -> None:
+    spec, root = days(MEDIAN, 12)
+    assert optimize(spec, root, trials=3).ran == 3
+    outcome = optimize(spec, root)  # another command: the pruner comes from the spec again
+    trials = outcome.study.get_trials(deepcopy=False)
+    assert outcome.ran == 9 and len(trials) == 12
+    assert any(t.state is TrialState.PRUNED for t in trials[3:])

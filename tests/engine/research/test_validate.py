@@ -70,6 +70,8 @@ def test_walk_forward_holdout_and_gate(setup: tuple) -> None:
                                                          w.test_end), root))
             assert (w.oos_pnl, w.oos_sharpe) == (pytest.approx(by_hand["pnl"]), pytest.approx(by_hand["sharpe"],
                                                                                             nan_ok=True))
+            # the objective's own figure (pnl here) and the round trips on the test, for `studies show`
+            assert (w.oos_value, w.oos_trips) == (pytest.approx(by_hand["pnl"]), by_hand["round_trips"])
     # the hold-out is the trial's parameters on [holdout_start, end), which no study replayed
     held = stats_of(run_backtest(trial_config(spec, {**spec.fixed, **v.params}, spec.holdout_start, spec.end), root))
     assert v.holdout["pnl"] == pytest.approx(held["pnl"])
@@ -81,3 +83,4 @@ def test_walk_forward_holdout_and_gate(setup: tuple) -> None:
     assert math.isnan(checks["max_pbo"].value) and not checks["max_pbo"].passed  # 2 hours: no PBO, never a pass
     stored = json.loads((studies_dir(root) / "trend" / f"validation-{v.trial}.json").read_text())
     assert stored["passed"] is False and stored["checks"][0]["name"] == "min_oos_sharpe"
+    assert stored["objective"] == "pnl" and len(stored["windows"]) == 2
