@@ -63,7 +63,16 @@ class Funding(msgspec.Struct, frozen=True, gc=False):
     mark: float = NAN
 
 
-MarketEvent = Trade | Quote | Bar | Funding
+class MarkPrice(msgspec.Struct, frozen=True, gc=False):
+    """The venue's mark price of a derivative (what margin and liquidation are computed on)."""
+
+    symbol: str
+    ts_event: int
+    ts_recv: int
+    price: float
+
+
+MarketEvent = Trade | Quote | Bar | Funding | MarkPrice
 
 
 class Signal(msgspec.Struct, frozen=True, gc=False):

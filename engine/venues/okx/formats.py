@@ -125,6 +125,17 @@ class Contract:
     inverse: bool = False
 
 
+def default_contract(inst: str) -> Contract | None:
+    """The Contract of an instId from the known ctVals (spot needs none); None for an unknown family."""
+    if not is_derivative(inst):
+        return Contract(inst, spot=True)
+    family = "-".join(inst.split("-")[:2])
+    value = CONTRACT_VALUES.get(family) or (INVERSE_CONTRACT_VALUE if is_inverse(inst) else None)
+    if value is None:
+        return None
+    return Contract(inst, spot=False, contract_size=Decimal(str(value)), inverse=is_inverse(inst))
+
+
 def base_sizes(inst: str, sizes: np.ndarray, prices: np.ndarray, contract_value: float | None,
                where: str) -> np.ndarray:
     """Sizes in base currency from OKX's: contracts x ctVal (/ price for inverse); spot as sent.
@@ -155,14 +166,15 @@ def parse_trades(rows: list[dict[str, str]], contract: Contract) -> pa.Table:
             pa.nulls(len(rows), pa.int64()),
             pa.array([r["tradeId"] for r in rows], pa.string()),
             pa.array([float(r["px"]) for r in rows], pa.float64()),
-            pa.array([_base_size(r["sz"], r["px"], contract) for r in rows], pa.float64()),
+            pa.array([base_size(r["sz"], r["px"], contract) for r in rows], pa.float64()),
             pa.array([SIDES[r["side"]] for r in rows], pa.int8()),
         ],
         names=list(TRADE_FIELDS),
     )
 
 
-def _base_size(sz: str, px: str, contract: Contract) -> float:
+def base_size(sz: str, px: str, contract: Contract) -> float:
+    """One OKX size in base currency: spot as sent, contracts x ctVal (/ price for inverse)."""
     if contract.spot:
         return float(sz)
     size = Decimal(sz) * contract.contract_size  # exact: 3 x 0.1 is 0.3, not 0.30000000000000004

@@ -15,7 +15,9 @@ from engine.model.errors import UserError
 from engine.store.schema import BARS, TRADES
 from engine.venues.okx.formats import (
     Contract,
+    base_size,
     base_sizes,
+    default_contract,
     inst_id,
     market_type,
     parse_candles,
@@ -117,6 +119,8 @@ PAIRS = [
     ("BTC-USD-SWAP", "BTC/USD:BTC"),
     ("BTC-USDT-250328", "BTC/USDT:USDT-250328"),
     ("BTC-USD-250328", "BTC/USD:BTC-250328"),
+    ("BTC-USD-220325", "BTC/USD:BTC-220325"),  # issue 9's example
+    ("ETH-USDT-220325", "ETH/USDT:USDT-220325"),
 ]
 
 
@@ -163,3 +167,17 @@ def test_base_sizes_by_family_ct_val_for_swaps_and_futures() -> None:
 def test_base_sizes_unknown_family_names_the_file_and_the_option() -> None:
     with pytest.raises(UserError, match=re.escape("recording.jsonl: SOL-USDT-SWAP sizes are in contracts; pass")):
         base_sizes("SOL-USDT-SWAP", np.array([1.0]), np.array([100.0]), None, "recording.jsonl")
+
+
+def test_default_contract_from_known_families_and_none_for_unknown() -> None:
+    assert default_contract("BTC-USDT") == Contract("BTC-USDT", spot=True)
+    assert default_contract("ETH-USDT-220325") == Contract("ETH-USDT-220325", False, Decimal("0.1"))
+    assert default_contract("BTC-USD-SWAP") == Contract("BTC-USD-SWAP", False, Decimal("100.0"), inverse=True)
+    assert default_contract("SOL-USD-SWAP") == Contract("SOL-USD-SWAP", False, Decimal("10.0"), inverse=True)
+    assert default_contract("SOL-USDT-SWAP") is None  # linear ctVal differs by coin: no guess
+
+
+def test_base_size_one_value_per_kind() -> None:
+    assert base_size("0.5", "40000", SPOT) == 0.5
+    assert base_size("3", "2000", LINEAR) == 0.3
+    assert base_size("3", "40000", INVERSE) == pytest.approx(0.0075)
