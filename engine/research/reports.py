@@ -18,8 +18,10 @@ from engine.model.errors import UserError
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "pipelines" / "templates"
 KERNEL = "python3"  # the Makefile installs it into .venv (`ipykernel install --sys-prefix`)
-# ipykernel warns on stderr that its local TCP sockets are not encrypted: noise for a report's user
-QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# The kernel's own log on stderr is noise for a report's user: a warning that its local TCP sockets are
+# not encrypted at every start, and "KeyboardInterrupt caught" when the shutdown (which interrupts the
+# kernel first) meets it busy. A cell's error comes back through papermill, not through that log.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 class ReportFailed(UserError):
