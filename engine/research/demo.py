@@ -39,6 +39,7 @@ class Steps:
         self.times: list[tuple[str, float]] = []
 
     def run(self, name: str, title: str, step: Callable[..., T], *args: Any) -> T:
+        """Print the heading, run `step(*args)`, print and keep its time; return what it returns."""
         print(f"\n== {name}: {title} ".ljust(WIDTH, "="))
         t0 = time.perf_counter()
         out = step(*args)
@@ -47,6 +48,7 @@ class Steps:
         return out
 
     def summary(self) -> str:
+        """The total time since the start and each step's."""
         return (f"\ndemo finished in {time.perf_counter() - self.started:.1f} s ("
                 + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.times) + ")")
 
