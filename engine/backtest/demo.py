@@ -1,4 +1,5 @@
-"""`make demo`: a synthetic market, a two-strategy netted portfolio, a summary and an HTML report.
+"""The backtest half of `make demo`: a synthetic market, a two-strategy netted portfolio, a summary
+and an HTML report (the research half follows, in engine/research/demo.py).
 
 Everything runs from files (the lake and DuckDB): no server, no network. The data are SYNTHETIC
 (a seeded generator), because a fresh clone has no recorded market data.
@@ -6,7 +7,6 @@ Everything runs from files (the lake and DuckDB): no server, no network. The dat
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +40,6 @@ def demo_config() -> BacktestConfig:
 
 def main(data_root: str | Path) -> int:
     """Write the data (idempotent), backtest, print, store and report."""
-    t0 = time.perf_counter()
     root = Path(data_root)
     Lake.at(root).check_writable()
     ensure_writable(root)
@@ -59,7 +58,6 @@ def main(data_root: str | Path) -> int:
     html = write_html(result, root / "reports" / f"{result.run_id}.html")
     print(f"run {result.run_id} stored in {root / 'okxbot.duckdb'} (okxbot runs show {result.run_id[:15]})")
     print(f"HTML report with the equity curves: {html}")
-    print(f"demo finished in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -68,9 +68,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from engine.research.registry import find, read_registry
+    from engine.research.registry import entry_text
 
-    print(json.dumps(find(read_registry(args.data_root), args.entry), indent=2, sort_keys=True))
+    print(entry_text(args.data_root, args.entry))
     return 0
 
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.model.time import to_ns
     from engine.research.screen import TAKER_FEE, ScreenConfig, screen
     from engine.research.screen_grid import parse_grid
-    from engine.research.screen_plot import write_heatmap
+    from engine.research.screen_plot import write_screen
     from engine.strategies.catalog import parse_params, strategy_class
 
     if args.top < 1:
@@ -79,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(result.table):,} grid points in {seconds:.2f} s, {result.skipped} skipped"
           + (f" ({result.skip_reason})" if result.skipped else ""))
     print(result.table.head(args.top).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    out = Path(args.out) if args.out else Path(args.data_root) / "screens"
-    stem = f"{args.strategy}_{args.symbol.replace('/', '-').replace(':', '_')}"
-    out.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(out / f"{stem}.csv", index=False)
-    print(f"table: {out / f'{stem}.csv'}")
-    print(f"heatmap: {write_heatmap(result.heatmap(), out / f'{stem}.svg')}")
+    table, svg = write_screen(result, Path(args.out) if args.out else Path(args.data_root) / "screens")
+    print(f"table: {table}")
+    print(f"heatmap: {svg}")
     return 0

@@ -191,6 +191,7 @@ def _validations(data_root: str | Path, name: str) -> list[str]:
     import re
 
     from engine.research.study import studies_dir
+    from engine.research.validate import walk_forward_lines
 
     found = {int(m.group(1)): p for p in (studies_dir(data_root) / name).glob("validation-*.json")
              if (m := re.fullmatch(r"validation-(\d+)", p.stem))}
@@ -206,57 +207,13 @@ def _validations(data_root: str | Path, name: str) -> list[str]:
     return lines
 
 
-def walk_forward_lines(v: dict[str, Any]) -> list[str]:
-    """A validation (Validation.to_json() or its stored validation-N.json) as lines of at most 100
-    columns: one row per window, the stitched out-of-sample line, the hold-out line and the gate."""
-    objective = str(v.get("objective") or "value")[:7]
-    lines = [_cut(f"walk-forward of trial {v['trial']}: " + ", ".join(f"{k}={x}" for k, x in v["params"].items())),
-             f"{'win':>3} {'train':<24} {'test':<24} {'IS ' + objective:>11} {'OOS ' + objective:>11} "
-             f"{'trips':>5}  best params"]
-    for k, w in enumerate(v["windows"]):
-        trips = w.get("oos_trips")
-        params = ", ".join(f"{p}={x}" for p, x in w["params"].items()) or "none complete"
-        lines.append(_cut(f"{k:>3} {_span(w['train_start'], w['train_end']):<24} "
-                          f"{_span(w['test_start'], w['test_end']):<24} {_num(w['in_sample']):>11} "
-                          f"{_num(w.get('oos_value')):>11} {'-' if trips is None else trips:>5}  {params}"))
-    dd = v.get("oos_max_drawdown")
-    lines.append(f"out of sample (stitched): sharpe {_num(v.get('oos_sharpe'))}, max drawdown "
-                 + (f"{dd:.2%}" if _finite(dd) else "-"))
-    lines.append(_cut("hold-out: " + ", ".join(f"{k} {_num(x)}" for k, x in v.get("holdout", {}).items())))
-    checks = v.get("checks", [])
-    lines.append("gate:" if checks else "gate: no thresholds in the spec's [gate]: nothing can pass")
-    lines += [f"  {'PASS' if c['passed'] else 'FAIL'}  {c['name']} {c['threshold']:g}: measured {_num(c['value'])}"
-              for c in checks]
-    passed = v.get("passed", bool(checks) and all(c["passed"] for c in checks))
-    lines.append("verdict: " + ("PASSED" if passed else "FAILED"))
-    return lines
-
-
-def _span(start: int, end: int) -> str:
-    """[start, end) in 22 to 24 columns: dates when both are midnights, else month-day and time."""
-    from engine.model.time import NS_PER_DAY, ns_to_iso
-
-    if start % NS_PER_DAY == 0 and end % NS_PER_DAY == 0:
-        return f"{ns_to_iso(start)[:10]}..{ns_to_iso(end)[:10]}"
-    return f"{ns_to_iso(start)[5:16]}..{ns_to_iso(end)[5:16]}".replace("T", " ")
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, int | float) and math.isfinite(x)
-
-
-def _num(x: Any) -> str:
-    """A figure as 4 significant digits, "-" when missing or not finite."""
-    return f"{x:.4g}" if _finite(x) else "-"
-
-
 def _cut(line: str) -> str:
     return line if len(line) <= 100 else line[:97] + "..."
 
 
 def run_validate(args: argparse.Namespace) -> int:
     from engine.research.spec import load_spec
-    from engine.research.validate import validate
+    from engine.research.validate import validate, walk_forward_lines
 
     spec = load_spec(spec_path(args.spec))
     from engine.model.errors import UserError

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 
 from engine.model.errors import UserError
 from engine.research.registry import add_entry, import_path, source_hash
-from engine.research.reports import TEMPLATES, ReportFailed, to_html
+from engine.research.reports import execute, to_html
 from engine.research.spec import StudySpec
 from engine.research.study import open_storage, studies_dir
 
@@ -32,33 +32,27 @@ def best_trial(spec: StudySpec, data_root: str | Path, storage_url: str | None =
 def run_validation_notebook(spec: StudySpec, data_root: str | Path, trial: int, storage_url: str | None
                             ) -> tuple[dict[str, Any], Path]:
     """Execute pipelines/templates/validate_report.ipynb for the trial; (its verdict, its notebook)."""
-    import papermill
-
     root = Path(data_root).resolve()
     out_dir = root / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
     notebook = out_dir / f"validate-{spec.name}-{trial}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.ipynb"
     params = {"data_root": str(root), "spec_path": str(Path(spec.path).resolve()), "trial": trial,
               "storage_url": storage_url}
-    try:
-        papermill.execute_notebook(str(TEMPLATES / "validate_report.ipynb"), str(notebook), parameters=params,
-                                   kernel_name="python3", progress_bar=False, cwd=str(root))
-    except papermill.PapermillExecutionError as exc:
-        raise ReportFailed(f"validation of {spec.name} trial {trial}: cell {exc.exec_count} failed: {exc.ename}: "
-                           f"{exc.evalue} (executed notebook: {notebook})", exc.exec_count, notebook) from None
+    execute("validate_report.ipynb", notebook, params, root, f"validation of {spec.name} trial {trial}")
     notebook.with_suffix(".html").write_text(to_html(notebook), encoding="utf-8")
     verdict = json.loads((studies_dir(root) / spec.name / f"validation-{trial}.json").read_text(encoding="utf-8"))
     return verdict, notebook
 
 
-def promote(spec: StudySpec, data_root: str | Path, trial: int | None = None, storage_url: str | None = None,
-            modes: tuple[str, ...] = ("paper",)) -> tuple[dict[str, Any], bool]:
-    """(the registry entry, whether it was written); UserError with the reasons when refused."""
+def check_modes(modes: tuple[str, ...]) -> None:
     bad = [m for m in modes if m not in MODES]
     if bad or not modes:
         raise UserError(f"--mode {bad[0] if bad else ''!r} is not one of {', '.join(MODES)}")
-    trial = best_trial(spec, data_root, storage_url) if trial is None else trial
-    verdict, notebook = run_validation_notebook(spec, data_root, trial, storage_url)
+
+
+def entry_for(spec: StudySpec, trial: int, verdict: dict[str, Any], notebook: Path,
+              modes: tuple[str, ...] = ("paper",)) -> dict[str, Any]:
+    """The registry entry of a validated trial; UserError with the reasons when it may not be promoted."""
     if not verdict.get("passed"):
         failed = [f"{c['name']} {c['threshold']:g} (measured "
                   + ("-" if c["value"] is None else f"{c['value']:.4g}") + ")"
@@ -70,7 +64,7 @@ def promote(spec: StudySpec, data_root: str | Path, trial: int | None = None, st
     if verdict.get("source_hash") != now_hash:
         raise UserError(f"promotion of {spec.name} trial {trial} refused: the code of {spec.strategy} changed "
                         "since it was validated; validate it again")
-    entry = {
+    return {
         "id": f"{spec.name}/{trial}", "strategy": spec.strategy, "import_path": import_path(spec.strategy),
         "params": {**spec.fixed, **verdict["params"]}, "symbols": list(spec.symbols), "venue": spec.venue,
         "capital_weight": 1.0, "risk_limits": {}, "modes": list(modes), "source_hash": now_hash,
@@ -78,4 +72,13 @@ def promote(spec: StudySpec, data_root: str | Path, trial: int | None = None, st
         "study": spec.name, "trial": trial, "report": str(notebook), "gate": verdict["checks"],
         "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "active",
     }
+
+
+def promote(spec: StudySpec, data_root: str | Path, trial: int | None = None, storage_url: str | None = None,
+            modes: tuple[str, ...] = ("paper",)) -> tuple[dict[str, Any], bool]:
+    """(the registry entry, whether it was written); UserError with the reasons when refused."""
+    check_modes(modes)
+    trial = best_trial(spec, data_root, storage_url) if trial is None else trial
+    verdict, notebook = run_validation_notebook(spec, data_root, trial, storage_url)
+    entry = entry_for(spec, trial, verdict, notebook, modes)
     return entry, add_entry(data_root, entry)

@@ -79,6 +79,11 @@ def find(doc: dict[str, Any], entry_id: str) -> dict[str, Any]:
     raise UserError(f"no registry entry {entry_id!r} (entries: {ids})")
 
 
+def entry_text(data_root: str | Path, entry_id: str) -> str:
+    """The stored entry, as `okxbot registry show ID` prints it."""
+    return json.dumps(find(read_registry(data_root), entry_id), indent=2, sort_keys=True)
+
+
 def add_entry(data_root: str | Path, entry: dict[str, Any]) -> bool:
     """Add `entry` (its id once): True when written, False when the same entry is already there."""
     doc = read_registry(data_root)

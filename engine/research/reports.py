@@ -8,6 +8,7 @@ failing cell is a `ReportFailed` naming the cell, the error and the notebook kep
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,11 @@ from typing import Any
 from engine.model.errors import UserError
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "pipelines" / "templates"
+KERNEL = "python3"  # the Makefile installs it into .venv (`ipykernel install --sys-prefix`)
+# The kernel's own log on stderr is noise for a report's user: a warning that its local TCP sockets are
+# not encrypted at every start, and "KeyboardInterrupt caught" when the shutdown (which interrupts the
+# kernel first) meets it busy. A cell's error comes back through papermill, not through that log.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 class ReportFailed(UserError):
@@ -59,8 +65,6 @@ def resolve(data_root: str | Path, target: str, storage_url: str | None = None) 
 def make_report(data_root: str | Path, target: str, storage_url: str | None = None,
                 stamp: str | None = None) -> Report:
     """Execute the report of `target`; ReportFailed (with the notebook kept) when a cell fails."""
-    import papermill
-
     kind, name = resolve(data_root, target, storage_url)
     root = Path(data_root).resolve()
     params: dict[str, Any] = {"data_root": str(root)}
@@ -72,15 +76,32 @@ def make_report(data_root: str | Path, target: str, storage_url: str | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = stamp or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     notebook = out_dir / f"{kind}-{_safe(name)}-{stamp}.ipynb"
-    try:
-        papermill.execute_notebook(str(TEMPLATES / f"{kind}_report.ipynb"), str(notebook), parameters=params,
-                                   kernel_name="python3", progress_bar=False, cwd=str(root))
-    except papermill.PapermillExecutionError as exc:
-        raise ReportFailed(f"report {name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue} "
-                           f"(executed notebook: {notebook})", exc.exec_count, notebook) from None
+    execute(f"{kind}_report.ipynb", notebook, params, root, f"report {name}")
     html = notebook.with_suffix(".html")
     html.write_text(to_html(notebook), encoding="utf-8")
     return Report(kind, name, notebook, html)
+
+
+def execute(template: str, notebook: Path, params: dict[str, Any], cwd: Path, what: str) -> None:
+    """Execute the template into `notebook` in `cwd`; a missing kernel, a dead kernel or a failing cell
+    is a UserError that says which (`what` names the job in it)."""
+    import papermill
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import DeadKernelError
+
+    try:
+        papermill.execute_notebook(str(TEMPLATES / template), str(notebook), parameters=params, kernel_name=KERNEL,
+                                   progress_bar=False, cwd=str(cwd), extra_arguments=QUIET_KERNEL)
+    except NoSuchKernel:
+        raise UserError(f"{what}: no Jupyter kernel named {KERNEL!r} is installed; install it with "
+                        f"`{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL}` "
+                        "(the Makefile's setup does)") from None
+    except DeadKernelError as exc:
+        raise ReportFailed(f"{what}: the notebook's kernel died ({exc}; executed notebook: {notebook})", None,
+                           notebook) from None
+    except papermill.PapermillExecutionError as exc:
+        raise ReportFailed(f"{what}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue} "
+                           f"(executed notebook: {notebook})", exc.exec_count, notebook) from None
 
 
 def to_html(notebook: Path) -> str:

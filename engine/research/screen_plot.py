@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import vectorbt as vbt
     from matplotlib.figure import Figure
 
-    from engine.research.screen import ScreenConfig
+    from engine.research.screen import ScreenConfig, ScreenResult
     from engine.trading.frame import BarFrame
 
 
@@ -55,6 +55,16 @@ def write_heatmap(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format=path.suffix.lstrip(".") or "svg")
     return path
+
+
+def write_screen(result: ScreenResult, folder: Path) -> tuple[Path, Path]:
+    """Write the ranked grid (CSV) and its heatmap (SVG) into `folder`, named after the strategy and symbol."""
+    cfg = result.config
+    stem = f"{cfg.strategy}_{cfg.symbol.replace('/', '-').replace(':', '_')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = folder / f"{stem}.csv"
+    result.table.to_csv(table, index=False)
+    return table, write_heatmap(result.heatmap(), folder / f"{stem}.svg")
 
 
 def vbt_portfolio(frame: BarFrame, orders: pd.DataFrame, cfg: ScreenConfig) -> vbt.Portfolio:

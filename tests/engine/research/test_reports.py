@@ -62,6 +62,20 @@ def test_a_failing_cell_is_named_and_its_notebook_kept(root: Path, tmp_path: Pat
     assert "cell 3 failed: RuntimeError: the data is gone" in str(err.value)
 
 
+def test_a_missing_kernel_says_how_to_install_it(root: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(reports_mod, "KERNEL", "okxbot-no-such-kernel")
+    with pytest.raises(UserError, match=r"no Jupyter kernel named 'okxbot-no-such-kernel' is installed; install "
+                                        r"it with `.*python.* -m ipykernel install --sys-prefix "
+                                        r"--name okxbot-no-such-kernel`") as err:
+        make_report(root, "latest", stamp="T3")
+    assert not isinstance(err.value, ReportFailed)  # nothing ran: no notebook to point at
+
+
+def test_the_kernel_warning_about_tcp_stays_off_stderr(root: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    make_report(root, "latest", stamp="T4")
+    assert "without encryption" not in capfd.readouterr().err
+
+
 class Fake:
     """A report runner for the scheduling rules: records its calls; the target 'broken' fails."""
 
