@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--storage", default=None, metavar="URL", help="a database URL (default: the journal)")
     v.set_defaults(func=run_validate)
 
-    s = sub.add_parser("studies", help="the stored studies: list, show")
+    s = sub.add_parser("studies", help="the stored studies: list, show, delete")
     inner = s.add_subparsers(dest="studies_command", metavar="SUBCOMMAND")
     p_list = inner.add_parser("list", help="every study with its trials and best value")
     p_list.add_argument("--storage", default=None, metavar="URL", help="a database URL (default: the journal)")
@@ -47,6 +47,11 @@ def add_parser(sub: Any) -> None:
     p_show.add_argument("--storage", default=None, metavar="URL", help="a database URL (default: the journal)")
     p_show.add_argument("--top", default="10", metavar="N", help="how many of the best trials to list (default 10)")
     p_show.set_defaults(func=run_show)
+
+    p_del = inner.add_parser("delete", help="delete a study, its walk-forward sub-studies and its files")
+    p_del.add_argument("study", metavar="STUDY", help="the study's name (its spec's file name)")
+    p_del.add_argument("--storage", default=None, metavar="URL", help="a database URL (default: the journal)")
+    p_del.set_defaults(func=run_delete)
 
     help_when_bare(s)
 
@@ -225,3 +230,14 @@ def run_validate(args: argparse.Namespace) -> int:
     for line in walk_forward_lines(v.to_json()):
         print(line)
     return 0 if v.passed else 1
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from engine.model.errors import UserError
+    from engine.research.study import delete_study
+
+    deleted = delete_study(args.data_root, args.study, args.storage)
+    if not deleted:
+        raise UserError(f"no study {args.study!r} to delete")
+    print(f"deleted {', '.join(deleted)} (trials, hourly equity, validations)")
+    return 0

@@ -25,7 +25,9 @@ command resumes an interrupted study. Each worker reads its data once (`MemoLake
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +40,7 @@ from optuna.trial import FrozenTrial, TrialState
 from engine.backtest.config import BacktestConfig, StrategySpec
 from engine.backtest.run import run_backtest
 from engine.model.errors import UserError
-from engine.model.time import NS_PER_DAY, NS_PER_MIN
+from engine.model.time import NS_PER_DAY, NS_PER_MIN, ns_to_iso
 from engine.research.files import try_lock
 from engine.research.journal import JournalFile
 from engine.research.spec import Dimension, StudySpec, sim_config
@@ -227,12 +229,63 @@ class StudyOutcome:
         return max(complete, key=lambda t: t.value or -math.inf) if complete else None
 
 
+class StudyChanged(UserError):
+    """The stored study was run under a spec that decides its trials differently."""
+
+
+def trial_basis(spec: StudySpec) -> dict[str, Any]:
+    """What decides a trial's value (not how many trials, the walk-forward or the gate): a study
+    keeps it, and refuses to go on under another (README "Studies")."""
+    basis = {
+        "strategy": spec.strategy, "symbols": list(spec.symbols), "venue": spec.venue,
+        "start": ns_to_iso(spec.start), "end": ns_to_iso(spec.holdout_start), "objective": spec.objective,
+        "min_trips": spec.min_trips, "sampler": spec.sampler, "seed": spec.seed, "pruner": spec.pruner,
+        "pruner_startup_trials": spec.pruner_startup_trials, "pruner_warmup_days": spec.pruner_warmup_days,
+        "capital": spec.capital, "fixed": spec.fixed, "backtest": spec.backtest,
+        "space": [[d.name, d.kind, d.low, d.high, d.log, list(d.choices)] for d in spec.space],
+    }
+    result: dict[str, Any] = json.loads(json.dumps(basis, sort_keys=True, default=str))  # as stored
+    return result
+
+
 def load_or_create(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
+    """The spec's study, created when new; StudyChanged when it was run under another basis."""
     study = optuna.create_study(study_name=spec.name, storage=storage, sampler=sampler_for(spec, worker),
                                 pruner=pruner_for(spec), direction="maximize", load_if_exists=True)
-    study.set_user_attr("spec", str(spec.path))
-    study.set_user_attr("strategy", spec.strategy)
+    basis, stored = trial_basis(spec), study.user_attrs.get("basis")
+    if stored is not None and stored != basis:
+        changed = [k for k in sorted(set(basis) | set(stored)) if basis.get(k) != stored.get(k)]
+        first = changed[0]
+        more = f" (and {len(changed) - 1} more: {', '.join(changed[1:])})" if len(changed) > 1 else ""
+        raise StudyChanged(
+            f"study {spec.name!r} was run with {first} = {json.dumps(stored.get(first))}, the spec now says "
+            f"{json.dumps(basis.get(first))}{more}: its trials would not compare. Delete it (okxbot studies "
+            f"delete {spec.name}) or give the spec another file name")
+    if stored is None:  # a new study, or one stored before the basis was kept
+        study.set_user_attr("basis", basis)
+    if study.user_attrs.get("spec") != str(spec.path):
+        study.set_user_attr("spec", str(spec.path))
+    if study.user_attrs.get("strategy") != spec.strategy:
+        study.set_user_attr("strategy", spec.strategy)
     return study
+
+
+def delete_study(data_root: str | Path, name: str, storage_url: str | None = None) -> list[str]:
+    """Delete a study, its walk-forward sub-studies (NAME.wfK) and its files under the data root
+    (hourly equity, validations); return the names of the studies deleted. Refused while an
+    `okxbot optimize` of it runs."""
+    import shutil
+
+    storage = open_storage(data_root, storage_url)
+    mine = re.compile(re.escape(name) + r"(\.wf\d+)?")
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage) if mine.fullmatch(s.study_name))
+    for n in names:
+        with study_lock(data_root, n) as alone:
+            if not alone:
+                raise UserError(f"study {n!r} is running (an okxbot optimize holds {studies_dir(data_root)}/{n}.lock)")
+            optuna.delete_study(study_name=n, storage=storage)
+            shutil.rmtree(studies_dir(data_root) / n, ignore_errors=True)
+    return names
 
 
 def optimize(spec: StudySpec, data_root: str | Path, trials: int | None = None, storage_url: str | None = None,

@@ -29,7 +29,7 @@ from engine.model.time import NS_PER_DAY, interval_ns, ns_to_iso
 from engine.research.diagnostics import diagnose
 from engine.research.registry import source_hash
 from engine.research.spec import StudySpec
-from engine.research.study import open_storage, optimize, studies_dir, trial_config
+from engine.research.study import StudyChanged, delete_study, open_storage, optimize, studies_dir, trial_config
 from engine.research.walkforward import WalkForward, split_walk_forward, stitch_equity
 from engine.results.stats import max_drawdown, minute_returns, series_curve, sharpe
 from engine.store.memo import MemoLake
@@ -148,7 +148,11 @@ def validate(spec: StudySpec, data_root: str | Path, trial: int | None = None, s
     for k, w in enumerate(windows):
         sub = replace(spec, name=f"{spec.name}.wf{k}", start=w.train_start, end=w.train_end, holdout=0.0,
                       trials=per_window)
-        best = optimize(sub, data_root, storage_url=storage_url).best
+        try:
+            best = optimize(sub, data_root, storage_url=storage_url).best
+        except StudyChanged:  # a sub-study of an earlier spec (other windows, space...): derived, so redone
+            delete_study(data_root, sub.name, storage_url)
+            best = optimize(sub, data_root, storage_url=storage_url).best
         if best is None:
             results.append(WindowResult(w.train_start, w.train_end, w.test_start, w.test_end, {}, math.nan,
                                         math.nan, math.nan))
