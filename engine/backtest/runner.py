@@ -40,6 +40,7 @@ from engine.model.errors import ConfigError
 from engine.model.events import Bar, Funding, Quote, Trade
 from engine.model.time import interval_ns
 from engine.model.types import Instrument, make_instrument
+from engine.store.instruments import latest_instrument
 from engine.trading.engine import EngineConfig, TradingEngine
 from engine.venues.sim import SimVenue
 
@@ -127,9 +128,14 @@ class Backtest(VenueSchedule):
 
     # -- set-up ---------------------------------------------------------------------------
     def _default_instrument(self, symbol: str) -> Instrument:
-        """OKX-like defaults, with a tick no coarser than the prices in the data (XRP/ETH trades at 1e-8)."""
+        """The venue's metadata as last fetched at or before the start when the lake holds it, else
+        OKX-like defaults; a tick no coarser than the prices in the data (XRP/ETH trades at 1e-8)."""
         linear = {"inverse": False} if "inverse_as_linear" in self.cfg.faults else {}
         inst = make_instrument(symbol, self.cfg.venue, **linear)
+        got = latest_instrument(self.source.lake, self.source.venue, symbol, self.source.start)
+        if got is not None:
+            inst = replace(inst, tick_size=got.tick_size, lot_size=got.lot_size, min_size=got.min_size,
+                           contract_value=got.contract_value or inst.contract_value)
         step = self.source.price_step(symbol)
         return replace(inst, tick_size=step) if step < inst.tick_size else inst
 

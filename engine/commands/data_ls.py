@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-KINDS = ("trades", "quotes", "bars", "mark", "funding")  # engine.store.schema.KINDS, without pyarrow
+# engine.store.schema.KINDS, without importing pyarrow
+KINDS = ("trades", "quotes", "bars", "mark", "funding", "books", "instruments", "gaps")
 
 
 def add_parser(sub: Any) -> None:
@@ -58,7 +59,8 @@ def print_gaps(info: Any) -> None:
     if info.gap_count > len(shown):
         print(f"    {info.gap_count:,} gaps, the {len(shown)} largest:")
     for gap in shown:
-        print(f"    gap {duration(gap.length)}: {iso(gap.start)} -> {iso(gap.end)}")
+        note = f" ({gap.note})" if gap.note else ""
+        print(f"    gap {duration(gap.length)}: {iso(gap.start)} -> {iso(gap.end)}{note}")
 
 
 def iso(ts: int) -> str:

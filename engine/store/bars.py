@@ -112,6 +112,11 @@ def bars_from_lake(
     files = [str(p) for p in lake.files("trades", venue, symbol, start, end)]
     if not files:
         return BARS.empty_table()
+    if len(files) > len(lake.dates("trades", venue, symbol, start, end)):  # appended parts: de-duplicate
+        table = lake.read("trades", venue, symbol, start, end, columns=["ts_event", "price", "size"])
+        ts, price, size = (table[c].to_numpy() for c in ("ts_event", "price", "size"))
+        bars = bars_from_arrays(ts, price, size, step)
+        return bars_table(ffill_bars(bars, step) if fill == "ffill" else bars, interval)
     params = {
         "n": step,
         "files": files,

@@ -2,8 +2,9 @@
 
 `connect` opens an in-memory database, never a database file, so any number of notebooks,
 CLI commands and writers can use the lake at once: views read the Parquet files in place, and
-writers replace files atomically. Each view has the kind's columns plus `venue`, `symbol` (ccxt
-form) and `date` from the partition path.
+writers replace files atomically. Views read every part file as stored: rows appended twice since
+the last compaction show twice here (`Lake.read` de-duplicates them). Each view has the kind's
+columns plus `venue`, `symbol` (ccxt form) and `date` from the partition path.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.store.lake import PART, Lake
+from engine.store.lake import Lake
 from engine.store.schema import KINDS
 
+_PARTS = "part-*.parquet"  # the merged file and parts appended since; temporary files start with "."
 _SQL_TYPES = {pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
 
 
@@ -38,11 +40,11 @@ def refresh(con: Any, lake: Lake) -> None:
 def view_sql(lake: Lake, kind: str) -> str:
     """The SELECT behind a kind's view (an empty, typed one when the kind has no files yet)."""
     columns = ", ".join(KINDS[kind].names)
-    if not any((lake.root / kind).glob(f"venue=*/symbol=*/date=*/{PART}")):
+    if not any((lake.root / kind).glob(f"venue=*/symbol=*/date=*/{_PARTS}")):
         typed = ", ".join(f"CAST(NULL AS {_SQL_TYPES[f.type]}) AS {f.name}" for f in KINDS[kind])
         partition = "CAST(NULL AS VARCHAR) AS venue, CAST(NULL AS VARCHAR) AS symbol, CAST(NULL AS DATE) AS date"
         return f"SELECT {typed}, {partition} WHERE false"
-    pattern = str(lake.root / kind / "*" / "*" / "*" / PART).replace("'", "''")
+    pattern = str(lake.root / kind / "*" / "*" / "*" / _PARTS).replace("'", "''")
     # the partition path spells ETH/USDT:USDT as ETH-USDT.USDT; views show the ccxt form
     symbol = "replace(regexp_replace(symbol, '-', '/'), '.', ':')"
     return (

@@ -1,7 +1,9 @@
 """What the lake holds: rows, time span and gaps of every series (the logic of `okxbot data ls`).
 
 A gap is a stretch without rows longer than a threshold beyond the expected spacing: zero for
-trades and quotes, the interval for bars and mark bars, the typical spacing for funding.
+trades, quotes and books, the interval for bars and mark bars, the typical spacing for funding;
+instruments are fetched now and then and have none. The `gaps` kind holds the stretches a
+recorder knows it missed: its series lists every one of them, whatever their length.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from engine.model.time import NS_PER_DAY, NS_PER_MIN, NS_PER_S, interval_ns
 from engine.store.lake import Lake
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
+_NEVER = 1 << 62  # a threshold no gap reaches
 _UNITS = {"s": NS_PER_S, "m": NS_PER_MIN, "h": 60 * NS_PER_MIN, "d": NS_PER_DAY}
 
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """No rows from `start` to `end` (ns)."""
+    """No rows from `start` to `end` (ns); `note` says why when a recorder knew it."""
 
     start: int
     end: int
+    note: str = ""  # '<channel> <reason>' of a recorded gap
 
     @property
     def length(self) -> int:
@@ -79,6 +83,10 @@ def _times(lake: Lake, kind: str, venue: str, symbol: str) -> Iterator[tuple[str
 
 
 def _series(lake: Lake, kind: str, venue: str, symbol: str, gap_ns: int, largest: int) -> list[SeriesInfo]:
+    if kind == "gaps":
+        return [_recorded(lake, venue, symbol, largest)]
+    if kind == "instruments":
+        gap_ns = _NEVER
     chunks: dict[str, list[np.ndarray]] = {}
     for interval, ts in _times(lake, kind, venue, symbol):
         chunks.setdefault(interval, []).append(ts)
@@ -102,6 +110,16 @@ def _series(lake: Lake, kind: str, venue: str, symbol: str, gap_ns: int, largest
             )
         )
     return infos
+
+
+def _recorded(lake: Lake, venue: str, symbol: str, largest: int) -> SeriesInfo:
+    """The recorded gaps of a symbol: all counted, the longest few listed with channel and reason."""
+    table = lake.read("gaps", venue, symbol)
+    start, end = table["ts_event"].to_numpy(), table["ts_end"].to_numpy()
+    notes = pc.binary_join_element_wise(table["channel"], table["reason"], " ").to_pylist()
+    longest = np.argsort(-(end - start), kind="stable")[:largest]
+    gaps = tuple(Gap(int(start[i]), int(end[i]), notes[i]) for i in longest)
+    return SeriesInfo("gaps", venue, symbol, "", table.num_rows, int(start.min()), int(end.max()), table.num_rows, gaps)
 
 
 def _typical_step(parts: list[np.ndarray]) -> int:

@@ -1,8 +1,10 @@
-"""The Parquet lake: `<root>/<kind>/venue=<v>/symbol=<sym>/date=<YYYY-MM-DD>/part-0.parquet`.
+"""The Parquet lake: `<root>/<kind>/venue=<v>/symbol=<sym>/date=<YYYY-MM-DD>/part-*.parquet`.
 
-One sorted file per partition. A write merges new rows into the partitions it touches and
-replaces each file atomically (temporary file, fsync, `os.replace`), so readers never see a half
-file and a crash leaves the old one. Writers to one series take a lock file; readers take none.
+A write merges new rows into the partitions it touches and replaces each `part-0.parquet`
+atomically (temporary file, fsync, `os.replace`), so readers never see a half file and a crash
+leaves the old one. A recorder appends instead: each flush is a new part file, and readers merge
+a partition's parts (`engine.store.parts`); `compact` folds them into `part-0.parquet`. Writers
+to one series take a lock file; readers and appenders take none.
 Every change to the disk goes through `_locked` and `_write_atomic`; `Lake.check_writable` tries
 them on a probe, so a lake that cannot be written is refused before anything is parsed or fetched.
 """
@@ -14,7 +16,6 @@ import hashlib
 import itertools
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,20 +24,29 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engine.model.errors import UserError
 from engine.model.time import NS_PER_DAY
 from engine.model.types import parse_symbol
 from engine.store import rows
+from engine.store.parts import (
+    PART,
+    append_part,
+    compact_partition,
+    filter_part,
+    has_parts,
+    merge_parts,
+    part_files,
+    read_part,
+    read_whole,
+    retry_vanished,
+)
+from engine.store.parts import write_atomic as _write_atomic  # the tests' seam for a failing disk
 from engine.store.schema import KINDS
 from engine.store.screen import Example, Screened, screen
 
-PART = "part-0.parquet"
 VENUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_DICTIONARY = ("side", "price", "interval")  # few distinct values: dictionary pages shrink them
-_DELTA = ("ts_event", "ts_recv")  # increasing integers: delta encoding beats dictionaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +100,12 @@ class Lake:
         first = _day_name(start) if start is not None else ""
         last = _day_name(end - 1) if end is not None else "9999-99-99"
         names = (p.name[5:] for p in directory.iterdir() if p.name.startswith("date="))
-        return sorted(d for d in names if first <= d <= last and (directory / f"date={d}" / PART).is_file())
+        return sorted(d for d in names if first <= d <= last and has_parts(directory / f"date={d}"))
 
     def files(self, kind: str, venue: str, symbol: str, start: int | None = None, end: int | None = None) -> list[Path]:
-        """Partition files in date order that may hold rows with ts_event in [start, end)."""
+        """Part files in date order of the partitions that may hold rows with ts_event in [start, end)."""
         directory = self.series_dir(kind, venue, symbol)
-        return [directory / f"date={d}" / PART for d in self.dates(kind, venue, symbol, start, end)]
+        return [p for d in self.dates(kind, venue, symbol, start, end) for p in part_files(directory / f"date={d}")]
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -127,6 +137,35 @@ class Lake:
             kind, venue, symbol, screened.received, new_rows, duplicates, screened.rejected, screened.examples
         )
 
+    def append(self, kind: str, venue: str, symbol: str, table: pa.Table) -> WriteReport:
+        """Validate rows and write each partition's share as a new part file, reading nothing.
+
+        The recorder's flush: no lock, no merge with what is stored (readers de-duplicate across
+        parts), so `new_rows` counts the batch's distinct rows. A crash leaves whole parts only.
+        """
+        directory = self.series_dir(kind, venue, symbol)
+        screened = screen(kind, table)
+        data = screened.kept
+        if kind == "trades" and data.num_rows:
+            data = rows.fill_trade_ids(data)
+        written = 0
+        try:
+            for day, part in _split_days(data) if data.num_rows else ():
+                written += append_part(kind, directory / f"date={day}", part)
+        except OSError as exc:
+            raise UserError(f"cannot write to the lake: {_os_error(exc, directory)}") from exc
+        return WriteReport(kind, venue, symbol, screened.received, written, data.num_rows - written,
+                           screened.rejected, screened.examples)
+
+    def compact(self, kind: str, venue: str, symbol: str) -> int:
+        """Merge every partition's appended parts into its `part-0.parquet`; returns how many
+        partitions changed. Also removes temporary files left by writers that died."""
+        directory = self.series_dir(kind, venue, symbol)
+        if not directory.is_dir():
+            return 0
+        with _locked(directory):
+            return sum(compact_partition(kind, day) for day in _subdirs(directory, "date="))
+
     def check_writable(self) -> None:
         """Refuse, with a UserError naming the folder, a lake that cannot be written: a data root
         that is a file or whose parent folder is missing, a read-only disk, no permission.
@@ -153,10 +192,10 @@ class Lake:
     def _merge_days(self, kind: str, directory: Path, data: pa.Table) -> int:
         parts = list(_split_days(data))
         if len(parts) == 1:
-            return _merge_partition(kind, directory / f"date={parts[0][0]}" / PART, parts[0][1])
+            return _merge_partition(kind, directory / f"date={parts[0][0]}", parts[0][1])
         workers = min(len(parts), os.cpu_count() or 1, 4)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            counts = pool.map(lambda p: _merge_partition(kind, directory / f"date={p[0]}" / PART, p[1]), parts)
+            counts = pool.map(lambda p: _merge_partition(kind, directory / f"date={p[0]}", p[1]), parts)
             return sum(counts)
 
     # --- reading --------------------------------------------------------------------------------
@@ -189,8 +228,9 @@ class Lake:
     ) -> Iterator[pa.Table]:
         """One non-empty table per date partition, in time order."""
         _check_columns(kind, columns, interval)
-        for path in self.files(kind, venue, symbol, start, end):
-            table = self._read_part(path, columns, interval, start, end)
+        directory = self.series_dir(kind, venue, symbol)
+        for day in self.dates(kind, venue, symbol, start, end):
+            table = self._read_day(kind, directory / f"date={day}", columns, interval, start, end)
             if table.num_rows:
                 yield table
 
@@ -199,10 +239,11 @@ class Lake:
         _check_columns(kind, None, interval)
         found: list[pa.Table] = []
         count = 0
-        for path in reversed(self.files(kind, venue, symbol, None, before)):
+        directory = self.series_dir(kind, venue, symbol)
+        for day in reversed(self.dates(kind, venue, symbol, None, before)):
             if count >= n:
                 break
-            table = self._read_part(path, None, interval, None, before)
+            table = self._read_day(kind, directory / f"date={day}", None, interval, None, before)
             found.append(table)
             count += table.num_rows
         if not found:
@@ -210,9 +251,26 @@ class Lake:
         table = pa.concat_tables(found[::-1])
         return table.slice(max(table.num_rows - n, 0))
 
+    def _read_day(self, kind: str, day_dir: Path, columns: list[str] | None, interval: str | None,
+                  start: int | None, end: int | None) -> pa.Table:
+        """One partition: its single file read directly, or its parts merged and de-duplicated."""
+
+        def read() -> pa.Table:
+            paths = part_files(day_dir)
+            if len(paths) == 1:
+                return self._read_part(paths[0], columns, interval, start, end)
+            if not paths:
+                return _empty(kind, columns)
+            return filter_part(self._read_parts(kind, paths), columns, interval, start, end)
+
+        return retry_vanished(read)
+
     def _read_part(self, path: Path, columns: list[str] | None, interval: str | None, start: int | None,
                    end: int | None) -> pa.Table:
-        return _read_part(path, columns, interval, start, end)
+        return read_part(path, columns, interval, start, end)
+
+    def _read_parts(self, kind: str, paths: list[Path]) -> pa.Table:
+        return merge_parts(kind, [read_whole(kind, p) for p in paths])
 
     # --- listing --------------------------------------------------------------------------------
 
@@ -222,7 +280,7 @@ class Lake:
         for kind in KINDS:
             for venue_dir in _subdirs(self.root / kind, "venue="):
                 for symbol_dir in _subdirs(venue_dir, "symbol="):
-                    if any((d / PART).is_file() for d in _subdirs(symbol_dir, "date=")):
+                    if any(has_parts(d) for d in _subdirs(symbol_dir, "date=")):
                         found.append((kind, venue_dir.name[6:], path_to_symbol(symbol_dir.name[7:])))
         return sorted(found)
 
@@ -231,15 +289,18 @@ class Lake:
         return sorted({v for k, v, s in self.entries() if k == kind and s == symbol})
 
     def fingerprint(self, kind: str, venue: str, symbol: str, start: int | None = None, end: int | None = None) -> str:
-        """sha256 over the dates and bytes of the partitions in range (whole partitions)."""
+        """sha256 over the dates and bytes of the partitions in range (whole partitions); the names
+        of appended parts count too, so a compaction changes it although the rows stay the same."""
         digest = hashlib.sha256(f"{kind}/{venue}/{symbol}\n".encode())
-        for day, path in zip(
-            self.dates(kind, venue, symbol, start, end), self.files(kind, venue, symbol, start, end), strict=True
-        ):
+        directory = self.series_dir(kind, venue, symbol)
+        for day in self.dates(kind, venue, symbol, start, end):
             digest.update(f"{day}\n".encode())
-            with path.open("rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
-                    digest.update(block)
+            for path in part_files(directory / f"date={day}"):
+                if path.name != PART:
+                    digest.update(f"{path.name}\n".encode())
+                with path.open("rb") as handle:
+                    for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
+                        digest.update(block)
         return digest.hexdigest()
 
 
@@ -285,29 +346,6 @@ def _empty(kind: str, columns: list[str] | None) -> pa.Table:
     return table.select(columns) if columns is not None else table
 
 
-def _read_part(
-    path: Path, columns: list[str] | None, interval: str | None, start: int | None, end: int | None
-) -> pa.Table:
-    """One partition, filtered to an interval and a ts_event range (the file is sorted by ts)."""
-    wanted = None if columns is None else list(dict.fromkeys([*columns, "ts_event"]))
-    if interval is not None and wanted is not None and "interval" not in wanted:
-        wanted.append("interval")
-    return filter_part(pq.ParquetFile(path, memory_map=True).read(columns=wanted), columns, interval, start, end)
-
-
-def filter_part(table: pa.Table, columns: list[str] | None, interval: str | None, start: int | None,
-                end: int | None) -> pa.Table:
-    """Rows of a partition's table of one interval with ts_event in [start, end), the given columns."""
-    if interval is not None:
-        table = table.filter(pc.equal(table["interval"], interval))
-    if start is not None or end is not None:
-        ts = table["ts_event"].to_numpy()
-        lo = 0 if start is None else int(np.searchsorted(ts, start, side="left"))
-        hi = len(ts) if end is None else int(np.searchsorted(ts, end, side="left"))
-        table = table.slice(lo, hi - lo)
-    return table if columns is None else table.select(columns)
-
-
 def _split_days(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
     """(date, rows) per UTC date of ts_event."""
     days = rows.day_of(table["ts_event"].to_numpy())
@@ -323,8 +361,13 @@ def _split_days(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
         yield str(np.datetime64(int(days[lo]), "D")), table.slice(lo, hi - lo)
 
 
-def _merge_partition(kind: str, path: Path, part: pa.Table) -> int:
-    """Merge rows into one partition file; returns how many were new. Untouched if nothing changes."""
+def _merge_partition(kind: str, day_dir: Path, part: pa.Table) -> int:
+    """Merge rows into one partition file; returns how many were new. Untouched if nothing changes.
+
+    A partition with appended parts is compacted first, so the count compares with every part."""
+    path = day_dir / PART
+    if part_files(day_dir) not in ([], [path]):
+        compact_partition(kind, day_dir)
     old = pq.read_table(path).cast(part.schema) if path.is_file() else None
     combined = pa.concat_tables([old, part]) if old is not None else part
     n_old = old.num_rows if old is not None else 0
@@ -334,26 +377,6 @@ def _merge_partition(kind: str, path: Path, part: pa.Table) -> int:
     result = merged.cast(KINDS[kind])
     _write_atomic(result, path)
     return new_rows
-
-
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    names = table.column_names
-    try:
-        pq.write_table(
-            table,
-            tmp,
-            compression="zstd",
-            use_dictionary=[c for c in _DICTIONARY if c in names],
-            column_encoding={c: "DELTA_BINARY_PACKED" for c in _DELTA if c in names},
-            row_group_size=1 << 18,
-        )
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Row rules of the lake: conform a table to a kind's schema, validate, dedupe and order rows.
+"""Row rules of the lake: conform a table to a kind's schema, dedupe and order rows (checks: `checks`).
 
 Everything here is columnar (pyarrow compute and numpy); nothing loops over rows in Python, so a
 million-row write spends its time in C. The rules make a partition's content a function of the
@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.model.errors import UserError
-from engine.model.time import NS_PER_DAY, interval_ns
+from engine.model.time import NS_PER_DAY
+from engine.store.checks import floats, mask
 from engine.store.schema import KINDS
 
 _I64_MAX = np.iinfo(np.int64).max
@@ -52,142 +53,6 @@ def _cast(column: pa.ChunkedArray, field: pa.Field, kind: str) -> pa.ChunkedArra
         raise UserError(f"{kind} column {field.name!r} of type {column.type} is not {field.type}: {exc}") from exc
 
 
-# --- validation -------------------------------------------------------------------------------
-
-
-def _floats(table: pa.Table, name: str) -> np.ndarray:
-    """Float column as numpy with nulls as NaN."""
-    column = table[name]
-    if column.null_count:
-        column = pc.fill_null(column, np.nan)
-    return np.asarray(column.to_numpy(), dtype=np.float64)
-
-
-def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Boolean arrow values as a numpy mask."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _nulls(table: pa.Table, name: str) -> np.ndarray:
-    column = table[name]
-    if not column.null_count:
-        return np.zeros(table.num_rows, dtype=bool)
-    return _mask(pc.is_null(column))
-
-
-def _number_checks(table: pa.Table, name: str, positive: bool) -> list[tuple[str, np.ndarray]]:
-    """(reason, bad mask) for NaN/missing, infinite and nonpositive (or negative) values."""
-    values = _floats(table, name)
-    with np.errstate(invalid="ignore"):
-        sign_bad = values <= 0 if positive else values < 0
-    return [
-        (f"{name}_nan", np.isnan(values)),
-        (f"{name}_nonfinite", np.isinf(values)),
-        (f"{name}_nonpositive" if positive else f"{name}_negative", sign_bad),
-    ]
-
-
-def _trade_checks(table: pa.Table) -> list[tuple[str, np.ndarray]]:
-    side = pc.fill_null(table["side"], 0).to_numpy()  # int8 without nulls converts zero-copy
-    return [
-        *_number_checks(table, "price", positive=True),
-        *_number_checks(table, "size", positive=True),
-        ("side_invalid", (side != 1) & (side != -1)),
-    ]
-
-
-def _quote_checks(table: pa.Table) -> list[tuple[str, np.ndarray]]:
-    checks = [*_number_checks(table, "bid", positive=True), *_number_checks(table, "ask", positive=True)]
-    with np.errstate(invalid="ignore"):
-        checks.append(("bid_above_ask", _floats(table, "bid") > _floats(table, "ask")))
-    for name in ("bid_size", "ask_size"):
-        values = _floats(table, name)
-        given = ~_nulls(table, name)
-        with np.errstate(invalid="ignore"):
-            checks.append((f"{name}_invalid", given & ~(values >= 0)))
-    return checks
-
-
-def _bar_checks(table: pa.Table) -> list[tuple[str, np.ndarray]]:
-    checks: list[tuple[str, np.ndarray]] = []
-    for name in ("open", "high", "low", "close"):
-        checks.extend(_number_checks(table, name, positive=True))
-    high, low = _floats(table, "high"), _floats(table, "low")
-    body_high = np.fmax(_floats(table, "open"), _floats(table, "close"))
-    body_low = np.fmin(_floats(table, "open"), _floats(table, "close"))
-    checks.append(("ohlc_inconsistent", (high < body_high) | (low > body_low) | (high < low)))
-    volume = _floats(table, "volume")
-    checks.append(("volume_nan", ~np.isfinite(volume)))
-    with np.errstate(invalid="ignore"):
-        checks.append(("volume_negative", volume < 0))
-    checks.append(("interval_invalid", _bad_intervals(table["interval"])))
-    return checks
-
-
-def _bad_intervals(column: pa.ChunkedArray) -> np.ndarray:
-    bad = _mask(pc.is_null(column))
-    for value in pc.unique(column).to_pylist():
-        if value is None:
-            continue
-        try:
-            interval_ns(value)
-        except UserError:
-            bad |= _mask(pc.equal(column, value))
-    return bad
-
-
-def _funding_checks(table: pa.Table) -> list[tuple[str, np.ndarray]]:
-    return [("rate_nan", ~np.isfinite(_floats(table, "rate")))]
-
-
-_CHECKS: dict[str, Callable[[pa.Table], list[tuple[str, np.ndarray]]]] = {
-    "trades": _trade_checks,
-    "quotes": _quote_checks,
-    "bars": _bar_checks,
-    "mark": _bar_checks,
-    "funding": _funding_checks,
-}
-
-
-def validate(kind: str, table: pa.Table) -> tuple[np.ndarray, dict[str, int]]:
-    """Mask of acceptable rows and rejected counts by reason (each row counted once, first reason)."""
-    good, rejected, _ = check(kind, table)
-    return good, rejected
-
-
-def check(
-    kind: str, table: pa.Table, bad: np.ndarray | None = None
-) -> tuple[np.ndarray, dict[str, int], dict[str, int]]:
-    """Mask of acceptable rows, rejected counts by reason (each row counted once, first reason) and
-    the first rejected row of each reason. Rows of `bad` are rejected already and not counted."""
-    good = ~_nulls(table, "ts_event") if bad is None else ~_nulls(table, "ts_event") & ~bad
-    rejected: dict[str, int] = {}
-    first: dict[str, int] = {}
-    missing = ~good if bad is None else ~good & ~bad
-    if missing.any():
-        rejected["ts_missing"], first["ts_missing"] = int(missing.sum()), int(np.argmax(missing))
-    for reason, wrong in _CHECKS[kind](table):
-        hit = good & wrong
-        count = int(hit.sum())
-        if count:
-            rejected[reason], first[reason] = count, int(np.argmax(hit))
-            good &= ~hit
-    return good, rejected, first
-
-
-_REASON_COLUMNS = {"ts_missing": "ts_event", "bid_above_ask": "bid", "ohlc_inconsistent": "high"}
-
-
-def column_of(kind: str, reason: str) -> str:
-    """The lake column a rejection reason is about (`price_nan` -> price)."""
-    if reason in _REASON_COLUMNS:
-        return _REASON_COLUMNS[reason]
-    names = [n for n in KINDS[kind].names if reason.startswith(n + "_")]
-    return max(names, key=len) if names else reason.rsplit("_", 1)[0]
-
-
 # --- ids, keys and order ----------------------------------------------------------------------
 
 
@@ -199,7 +64,7 @@ def fill_trade_ids(table: pa.Table) -> pa.Table:
     yields the same ids, so it deduplicates.
     """
     ids = table["trade_id"]
-    missing = _mask(pc.is_null(ids))
+    missing = mask(pc.is_null(ids))
     if not missing.any():
         return table
     ts = table["ts_event"].to_numpy()
@@ -244,8 +109,8 @@ def _ints(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.cast(table[name], pa.int64()), _I64_MAX).to_numpy(), dtype=np.int64)
 
 
-def _prefer_floats(table: pa.Table, name: str) -> np.ndarray:
-    values = _floats(table, name)
+def _preferfloats(table: pa.Table, name: str) -> np.ndarray:
+    values = floats(table, name)
     return np.where(np.isnan(values), np.inf, values)
 
 
@@ -254,9 +119,13 @@ def _keys(kind: str, table: pa.Table, ids: np.ndarray | None) -> list[np.ndarray
     if kind == "trades":
         return [ids if ids is not None else _codes(table["trade_id"])]
     if kind == "quotes":
-        return [_ints(table, "ts_event"), _ints(table, "ts_recv"), _floats(table, "bid"), _floats(table, "ask")]
+        return [_ints(table, "ts_event"), _ints(table, "ts_recv"), floats(table, "bid"), floats(table, "ask")]
     if kind in ("bars", "mark"):
         return [_codes(table["interval"]), _ints(table, "ts_event")]
+    if kind == "books":  # one change per level and message
+        return [_ints(table, "ts_recv"), _ints(table, "recv_seq"), _ints(table, "side"), floats(table, "price")]
+    if kind == "gaps":
+        return [_ints(table, "ts_event"), _ints(table, "ts_end"), _codes(table["channel"]), _codes(table["reason"])]
     return [_ints(table, "ts_event")]
 
 
@@ -267,15 +136,31 @@ def _preferences(kind: str, table: pa.Table) -> list[np.ndarray]:
         return [
             _ints(table, "ts_recv"),
             _ints(table, "ts_event"),
-            _floats(table, "price"),
-            _floats(table, "size"),
+            floats(table, "price"),
+            floats(table, "size"),
             _ints(table, "side"),
         ]
     if kind == "quotes":
-        return [_prefer_floats(table, "bid_size"), _prefer_floats(table, "ask_size")]
+        return [_preferfloats(table, "bid_size"), _preferfloats(table, "ask_size")]
     if kind in ("bars", "mark"):
-        return [-_floats(table, "volume")] + [_floats(table, c) for c in ("open", "high", "low", "close")]
-    return [_floats(table, "rate")]
+        return [-floats(table, "volume")] + [floats(table, c) for c in ("open", "high", "low", "close")]
+    if kind in _RANKED:
+        return [_ranks(table, name) for name in _RANKED[kind]]
+    return [floats(table, "rate")]
+
+
+_RANKED = {
+    "books": ("size", "n_orders", "ts_event", "seq_id", "prev_seq_id", "checksum", "action"),
+    "instruments": ("inst_id", "inst_id_code", "inst_type", "tick_size", "lot_size", "min_size", "contract_value",
+                    "state"),
+    "gaps": ("ts_event",),  # every column is in the key: duplicates are copies
+}
+
+
+def _ranks(table: pa.Table, name: str) -> np.ndarray:
+    """A column's values as their dense rank (nulls last): a preference of any type."""
+    ranked = pc.rank(table[name].combine_chunks(), sort_keys="ascending", tiebreaker="dense")
+    return np.asarray(ranked.to_numpy(), dtype=np.int64)
 
 
 def merge(kind: str, table: pa.Table, n_old: int) -> tuple[pa.Table | None, int]:
@@ -336,6 +221,9 @@ _SORT: dict[str, list[str]] = {
     "bars": ["ts_event", "interval"],
     "mark": ["ts_event", "interval"],
     "funding": ["ts_event"],
+    "books": ["ts_event", "ts_recv", "recv_seq", "side", "price"],
+    "instruments": ["ts_event"],
+    "gaps": ["ts_event", "channel", "ts_end", "reason"],
 }
 
 
@@ -352,6 +240,12 @@ def sort_rows(kind: str, table: pa.Table, ids: np.ndarray | None = None) -> pa.T
     if len(order) and order[0] == 0 and np.all(order[1:] - order[:-1] == 1):
         return table
     return table.take(pa.array(order))
+
+
+def receive_order(table: pa.Table) -> pa.Table:
+    """Rows in the order they were received, (ts_recv, recv_seq), stably: a replay's order."""
+    order = pc.sort_indices(table, sort_keys=[("ts_recv", "ascending"), ("recv_seq", "ascending")])
+    return table.take(order)
 
 
 def day_of(ts_event: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from engine.model.errors import UserError
-from engine.store import rows
+from engine.store import checks, rows
 
 Example = tuple[str, str | None]  # (the file's column, the value as it stood there; None if empty)
 
@@ -49,10 +49,10 @@ def screen(
             rejected[mark.reason] = rejected.get(mark.reason, 0) + int(hit.sum())
             examples.setdefault(mark.reason, (mark.column, mark.value))
             bad |= hit
-    good, found, first = rows.check(kind, data, bad)
+    good, found, first = checks.check(kind, data, bad)
     for reason, count in found.items():
         rejected[reason] = rejected.get(reason, 0) + count
-        column = rows.column_of(kind, reason)
+        column = checks.column_of(kind, reason)
         value = data[column][first[reason]].as_py() if column in data.column_names else None
         examples.setdefault(reason, ((columns or {}).get(column, column), None if value is None else str(value)))
     kept = data if good.all() else data.filter(pa.array(good))

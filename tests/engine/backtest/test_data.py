@@ -80,3 +80,24 @@ def test_backtest_tick_follows_the_data_when_finer_than_the_default(data_root: P
     bt = Backtest(cfg, DataSource(Lake.at(data_root), "test", ["XRP/ETH"], cfg.start, cfg.end))
     assert bt.instruments["XRP/ETH"].tick_size == 1e-8
     assert bt.instruments["XRP/ETH"].round_price(0.001427094) == 0.00142709
+
+
+def test_backtest_instrument_is_the_last_fetch_before_the_start(data_root: Path) -> None:
+    from engine.backtest.data import DataSource
+    from engine.backtest.runner import Backtest
+    from tests.engine.store.factories import instrument_row
+
+    lake = Lake.at(data_root)
+    rows = [{"ts_event": MIDNIGHT + k, "trade_id": str(k), "price": 2e3 + k, "size": 1.0, "side": 1} for k in range(5)]
+    lake.write("trades", "test", SYMBOL, pa.Table.from_pylist(rows))
+    cfg = BacktestConfig(strategies=(StrategySpec("ema_cross"),), symbols=(SYMBOL,), start=MIDNIGHT,
+                         end=MIDNIGHT + 1_000, venue="test")
+
+    def instrument() -> tuple[float, float, float, float]:
+        inst = Backtest(cfg, DataSource(Lake.at(data_root), "test", [SYMBOL], cfg.start, cfg.end)).instruments[SYMBOL]
+        return inst.tick_size, inst.lot_size, inst.min_size, inst.contract_value
+
+    assert instrument() == (0.01, 0.01, 0.0, 0.1)  # no fetch: the defaults
+    lake.append("instruments", "test", SYMBOL, instrument_row(MIDNIGHT - 10, tick=0.1, lot=1.0, ct_val=0.01))
+    lake.append("instruments", "test", SYMBOL, instrument_row(MIDNIGHT + 1, tick=0.5, lot=2.0))  # after the start
+    assert instrument() == (0.1, 1.0, 1.0, 0.01)

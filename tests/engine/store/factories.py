@@ -51,3 +51,59 @@ def bars(ts: Sequence[int], close: Sequence[float], volume: Sequence[float], int
 def seconds(*values: float) -> list[int]:
     """ns times of seconds after DAY0."""
     return [DAY0 + int(v * NS_PER_S) for v in values]
+
+
+def book_rows(
+    recv: Sequence[int],
+    seq: Sequence[int],
+    side: Sequence[int],
+    price: Sequence[float],
+    size: Sequence[float],
+    action: str = "update",
+) -> pa.Table:
+    """Book level changes; ts_event = ts_recv - 1 ms, seq_id = recv_seq + 100."""
+    n = len(recv)
+    return pa.table(
+        {
+            "ts_event": pa.array([r - 1_000_000 for r in recv], pa.int64()),
+            "ts_recv": pa.array(recv, pa.int64()),
+            "recv_seq": pa.array(seq, pa.int64()),
+            "seq_id": pa.array([s + 100 for s in seq], pa.int64()),
+            "prev_seq_id": pa.array([s + 99 for s in seq], pa.int64()),
+            "action": [action] * n,
+            "side": pa.array(side, pa.int8()),
+            "price": pa.array(price, pa.float64()),
+            "size": pa.array(size, pa.float64()),
+            "n_orders": pa.array([1] * n, pa.int64()),
+            "checksum": pa.array([None] * n, pa.int64()),
+        }
+    )
+
+
+def gap_rows(start: Sequence[int], end: Sequence[int], channel: str = "books", reason: str = "disconnect") -> pa.Table:
+    """Recorded gaps of one channel and reason."""
+    return pa.table(
+        {
+            "ts_event": pa.array(start, pa.int64()),
+            "ts_end": pa.array(end, pa.int64()),
+            "channel": [channel] * len(start),
+            "reason": [reason] * len(start),
+        }
+    )
+
+
+def instrument_row(fetched: int, tick: float = 0.01, lot: float = 1.0, ct_val: float | None = 0.1) -> pa.Table:
+    """One fetch of ETH-USDT-SWAP's metadata."""
+    return pa.table(
+        {
+            "ts_event": pa.array([fetched], pa.int64()),
+            "inst_id": ["ETH-USDT-SWAP"],
+            "inst_id_code": pa.array([10459], pa.int64()),
+            "inst_type": ["SWAP"],
+            "tick_size": [tick],
+            "lot_size": [lot],
+            "min_size": [lot],
+            "contract_value": pa.array([ct_val], pa.float64()),
+            "state": ["live"],
+        }
+    )

@@ -12,7 +12,7 @@ from engine.model.errors import UserError
 from engine.model.time import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 from engine.store.inspect import Gap, parse_duration, summarize
 from engine.store.lake import Lake
-from tests.engine.store.factories import DAY0, bars, trades
+from tests.engine.store.factories import DAY0, bars, book_rows, gap_rows, instrument_row, trades
 
 HOUR = 60 * NS_PER_MIN
 
@@ -127,3 +127,27 @@ def test_cli_ls_data_root_that_is_a_file_is_one_line(tmp_path: Path, capsys: pyt
     (tmp_path / "f").write_text("x")
     assert main(["--data-root", str(tmp_path / "f"), "data", "ls"]) == 2
     assert capsys.readouterr().err == f"okxbot: error: data root {tmp_path / 'f'} is a file, not a folder\n"
+
+
+def test_cli_ls_shows_books_instruments_and_recorded_gaps(data_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lake, sym = Lake.at(data_root), "ETH/USDT:USDT"
+    recv = [DAY0 + 1_000_000, DAY0 + 1_000_000, DAY0 + 3 * HOUR]
+    lake.append("books", "okx", sym, book_rows(recv, [0, 0, 0], [1, -1, 1], [100.0, 101.0, 100.5], [1.0, 1.0, 2.0]))
+    lake.append("instruments", "okx", sym, instrument_row(DAY0))
+    lake.append("instruments", "okx", sym, instrument_row(DAY0 + 5 * HOUR))
+    lake.append("gaps", "okx", sym, gap_rows([DAY0 + HOUR], [DAY0 + HOUR + 90 * NS_PER_S]))
+    lake.append("gaps", "okx", sym, gap_rows([DAY0 + 2 * HOUR], [DAY0 + 3 * HOUR], "trades", "sequence_break"))
+    assert main(["--data-root", str(data_root), "data", "ls", "--gap", "2h"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:5] for line in lines[1:] if not line.startswith(" ")] == [
+        ["books", "okx", sym, "-", "3"], ["gaps", "okx", sym, "-", "2"], ["instruments", "okx", sym, "-", "2"]
+    ]
+    books, gap_lines, instruments = lines[1:3], lines[3:6], lines[6:]
+    assert books[0].split()[-1] == "1"
+    assert books[1].strip() == "gap 2h59m: 2024-01-01T00:00:00.000Z -> 2024-01-01T02:59:59.999Z"  # ts_event
+    assert gap_lines[0].split()[-3:] == ["2024-01-01T01:00:00.000Z", "2024-01-01T03:00:00.000Z", "2"]
+    assert [line.strip() for line in gap_lines[1:]] == [
+        "gap 1h00m: 2024-01-01T02:00:00.000Z -> 2024-01-01T03:00:00.000Z (trades sequence_break)",
+        "gap 1m30s: 2024-01-01T01:00:00.000Z -> 2024-01-01T01:01:30.000Z (books disconnect)",
+    ]
+    assert instruments[0].split()[-1] == "0" and len(instruments) == 1  # fetches 5h apart are no gap

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.model.errors import UserError
-from engine.store import rows
+from engine.store import checks, rows
 from tests.engine.store.factories import bars, seconds, trades
 
 
@@ -31,7 +31,7 @@ def test_conform_uncastable_column_raises_user_error() -> None:
 
 def test_validate_counts_each_row_once_by_first_reason() -> None:
     table = rows.conform("trades", trades(seconds(1, 2), price=[float("nan"), 1.0], size=[0.0, 1.0]))
-    good, rejected = rows.validate("trades", table)
+    good, rejected = checks.validate("trades", table)
     assert good.tolist() == [False, True] and rejected == {"price_nan": 1}
 
 
