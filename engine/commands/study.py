@@ -113,9 +113,11 @@ def _best_text(study: Any, objective: str) -> str:
 def run_list(args: argparse.Namespace) -> int:
     import optuna
 
-    from engine.research.study import open_storage
+    from engine.research.study import JOURNAL, open_storage, studies_dir
 
-    summaries = optuna.get_all_study_summaries(open_storage(args.data_root, args.storage))
+    journal = studies_dir(args.data_root) / JOURNAL
+    summaries = (optuna.get_all_study_summaries(open_storage(args.data_root, args.storage))
+                 if args.storage or journal.is_file() else [])
     if not summaries:
         print(f"no studies in {Path(args.data_root) / 'studies'} (run `okxbot optimize SPEC`)")
         return 0
@@ -132,8 +134,10 @@ def run_show(args: argparse.Namespace) -> int:
     from optuna.trial import TrialState
 
     from engine.model.errors import UserError
-    from engine.research.study import open_storage
+    from engine.research.study import JOURNAL, open_storage, studies_dir
 
+    if not args.storage and not (studies_dir(args.data_root) / JOURNAL).is_file():
+        raise UserError(f"no study {args.study!r} (no studies in {studies_dir(args.data_root)})")
     storage = open_storage(args.data_root, args.storage)
     try:
         study = optuna.load_study(study_name=args.study, storage=storage)

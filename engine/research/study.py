@@ -276,6 +276,8 @@ def delete_study(data_root: str | Path, name: str, storage_url: str | None = Non
     `okxbot optimize` of it runs."""
     import shutil
 
+    if storage_url is None and not (studies_dir(data_root) / JOURNAL).is_file():
+        return []  # no journal: nothing to delete (and none created)
     storage = open_storage(data_root, storage_url)
     mine = re.compile(re.escape(name) + r"(\.wf\d+)?")
     names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage) if mine.fullmatch(s.study_name))

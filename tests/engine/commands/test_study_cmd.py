@@ -169,3 +169,16 @@ def test_several_jobs_prune_with_the_spec_s_pruner(tmp_path: Path, tmp_path_fact
     pruned = [t for t in trials if t.state.name == "PRUNED"]
     assert all(hourly_path(root, "trend", t.number).exists() for t in complete)
     assert not any(hourly_path(root, "trend", t.number).exists() for t in pruned)
+
+
+def test_study_commands_on_an_empty_data_root_answer_and_create_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    assert main(["--data-root", str(root), "studies", "list"]) == 0
+    assert "no studies in" in capsys.readouterr().out
+    assert main(["--data-root", str(root), "studies", "show", "trend"]) == 2
+    assert "no study 'trend'" in capsys.readouterr().err
+    assert main(["--data-root", str(root), "studies", "delete", "trend"]) == 2
+    assert "no study 'trend' to delete" in capsys.readouterr().err
+    assert list(root.iterdir()) == []  # read-only commands leave no journal behind
