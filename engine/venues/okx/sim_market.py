@@ -17,7 +17,7 @@ import numpy as np
 from engine.venues.okx.fake_rest import spot_instrument, swap_instrument
 from engine.venues.okx.formats import is_derivative, is_inverse
 
-__all__ = ["Bars", "Instrument", "Tape", "book_levels", "candle_rows", "num", "ticker_row", "trade_rows"]
+__all__ = ["Bars", "Instrument", "Tape", "book_levels", "candle_rows", "mark_row", "num", "ticker_row", "trade_rows"]
 
 DAY_MS = 86_400_000
 # Dated futures expire at 08:00 UTC of the date in their instId.
@@ -128,6 +128,17 @@ class Tape:
     funding_rate: np.ndarray = field(default_factory=lambda: np.empty(0))
     bars: dict[str, Bars] = field(default_factory=dict)
     book: tuple[list[tuple[float, float]], list[tuple[float, float]], int] | None = None
+    mark: tuple[float, int] | None = None  # the last mark-price bar's close and open time (ms)
+    by_position: bool = False  # `keys` are positions: the ids are not ascending integers
+
+
+def mark_row(tape: Tape, inst: Instrument) -> dict[str, str] | None:
+    """`/public/mark-price`'s row: the last mark-price close, else the last trade's price."""
+    mark = tape.mark or ((float(tape.price[-1]), int(tape.ts[-1])) if len(tape.ts) else None)
+    if mark is None:
+        return None
+    inst_type = "MARGIN" if inst.inst_type == "SPOT" else inst.inst_type
+    return {"instType": inst_type, "instId": inst.inst_id, "markPx": num(mark[0]), "ts": str(mark[1])}
 
 
 def trade_rows(tape: Tape, inst: Instrument, index: np.ndarray) -> list[dict[str, str]]:

@@ -15,8 +15,9 @@ base URL of a loopback HTTP server that ccxt's `okx` client can be pointed at
 - `/api/v5/market/ticker`, `/market/tickers`, `/market/books`, `/market/books-full`: the last
   trade and the 24 hours before it; the best levels from the lake's last book, else its last
   quote, else one level per side synthesised around the last trade (see `sim_market.book_levels`).
-- `/api/v5/public/funding-rate` (the last rate carried to the next funding time) and
-  `/public/funding-rate-history` (limit <= 400): the lake's funding kind.
+- `/api/v5/public/funding-rate` (the last rate carried to the next funding time; `instId=ANY`
+  every swap) and `/public/funding-rate-history` (limit <= 400): the lake's funding kind.
+- `/api/v5/public/mark-price`: the close of the lake's last mark-price bar, else the last trade.
 - `/api/v5/public/time` (the wall clock) and `/system/status` (no maintenance).
 
 Everything is served as of the end of the lake's data. Numbers are strings, times milliseconds,
@@ -46,6 +47,7 @@ from engine.venues.okx.sim_market import (
     Tape,
     book_levels,
     candle_rows,
+    mark_row,
     num,
     ticker_row,
     trade_rows,
@@ -174,6 +176,8 @@ class SimRest:
         if kind not in ("1", "2"):
             raise Refused(400, "51000", "Parameter type error")
         keys = tape.keys if kind == "1" else tape.ts
+        if kind == "1" and tape.by_position:
+            params = _positions(tape, params)
         return trade_rows(tape, inst, _window(keys, params, _limit(params, 100, 100)))
 
     def candles(self, params: dict[str, str]) -> list[Any]:
@@ -216,7 +220,20 @@ class SimRest:
     def tickers(self, params: dict[str, str]) -> list[Any]:
         return [ticker_row(self.tapes[i.inst_id], i) for i in self._of_type(params)]
 
+    def mark_price(self, params: dict[str, str]) -> list[Any]:
+        if params.get("instId"):
+            rows = [mark_row(tape, inst) for inst, tape in [self._inst(params)]]
+        else:
+            wanted = _required(params, "instType")
+            rows = [mark_row(self.tapes[i], inst) for i, inst in self.instruments.items()]
+            rows = [r for r in rows if r is not None and r["instType"] == wanted]
+        return [r for r in rows if r is not None]
+
     def funding_rate(self, params: dict[str, str]) -> list[Any]:
+        if params.get("instId") == "ANY":
+            funded = [i for i, tape in self.tapes.items() if len(tape.funding_ts)]
+            swaps = [i for i in funded if self.instruments[i].inst_type == "SWAP"]
+            return [row for i in swaps for row in self.funding_rate({"instId": i})]
         inst, tape = self._funded(params)
         times, rates = tape.funding_ts, tape.funding_rate
         step = int(times[-1] - times[-2]) if len(times) > 1 else EIGHT_HOURS_MS
@@ -250,6 +267,18 @@ class SimRest:
 
     def status(self, _params: dict[str, str]) -> list[Any]:
         return []
+
+
+def _positions(tape: Tape, params: dict[str, str]) -> dict[str, str]:
+    """The `after` / `before` trade ids as positions, for ids that are not ascending integers."""
+    where = {trade_id: i for i, trade_id in enumerate(tape.ids)}
+    moved = dict(params)
+    for name in ("after", "before"):
+        if name in params:
+            if params[name] not in where:
+                raise Refused(400, "51000", f"Parameter {name} error")
+            moved[name] = str(where[params[name]])
+    return moved
 
 
 def _bars_end(bars: Bars, bar_ms: int) -> int:
@@ -309,6 +338,7 @@ _ROUTES: dict[str, Callable[[SimRest, dict[str, str]], list[Any]]] = {
     "/api/v5/market/ticker": SimRest.ticker,
     "/api/v5/market/tickers": SimRest.tickers,
     "/api/v5/public/funding-rate": SimRest.funding_rate,
+    "/api/v5/public/mark-price": SimRest.mark_price,
     "/api/v5/public/funding-rate-history": SimRest.funding_history,
     "/api/v5/public/time": SimRest.server_time,
     "/api/v5/system/status": SimRest.status,

@@ -59,10 +59,11 @@ def load_tape(source: TableSource, venue: str, symbol: str) -> Tape:
     ts = trades["ts_event"].to_numpy() // NS_PER_MS
     ids = [t if t is not None else str(i + 1) for i, t in enumerate(trades["trade_id"].to_pylist())]
     funding = source.read("funding", venue, symbol)
+    keys, by_position = _keys(ids)
     return Tape(
         ts=ts,
         ids=ids,
-        keys=_keys(ids),
+        keys=keys,
         price=trades["price"].to_numpy(),
         size=trades["size"].to_numpy(),
         side=trades["side"].to_numpy(),
@@ -71,17 +72,19 @@ def load_tape(source: TableSource, venue: str, symbol: str) -> Tape:
         funding_rate=funding["rate"].to_numpy(),
         bars=_bars(source.read("bars", venue, symbol)),
         book=_last_book(source.read("books", venue, symbol)),
+        mark=_last_mark(source.read("mark", venue, symbol)),
+        by_position=by_position,
     )
 
 
-def _keys(ids: list[str]) -> np.ndarray:
+def _keys(ids: list[str]) -> tuple[np.ndarray, bool]:
     """What history-trades pages by: the ids as integers when they are and ascend (OKX's),
-    else the positions (then a cursor must be a position too)."""
+    else the positions (True: a cursor id is then looked up)."""
     if ids and all(i.isdigit() for i in ids):
         keys = np.array([int(i) for i in ids], np.int64)
         if (np.diff(keys) > 0).all():
-            return keys
-    return np.arange(len(ids), dtype=np.int64)
+            return keys, False
+    return np.arange(len(ids), dtype=np.int64), bool(ids)
 
 
 def _last_quote(quotes: pa.Table) -> tuple[float, float, float, float, int] | None:
@@ -89,6 +92,13 @@ def _last_quote(quotes: pa.Table) -> tuple[float, float, float, float, int] | No
         return None
     q = quotes.slice(quotes.num_rows - 1).to_pylist()[0]
     return q["bid"], q["ask"], q["bid_size"] or 0.0, q["ask_size"] or 0.0, q["ts_event"] // NS_PER_MS
+
+
+def _last_mark(marks: pa.Table) -> tuple[float, int] | None:
+    if not marks.num_rows:
+        return None
+    last = marks.slice(marks.num_rows - 1).to_pylist()[0]
+    return last["close"], last["ts_event"] // NS_PER_MS
 
 
 def _bars(table: pa.Table) -> dict[str, Bars]:

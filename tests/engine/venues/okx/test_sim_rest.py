@@ -16,7 +16,7 @@ from engine.venues.okx.sim_rest import SimRest
 
 T0_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MS = 1_000_000
-SWAP, SPOT = "BTC/USDT:USDT", "ETH/USDT"
+SWAP, SPOT, FUTURE = "BTC/USDT:USDT", "ETH/USDT", "BTC/USDT:USDT-240329"
 
 
 def trades(n: int, first_id: int, price: float, lot: float) -> pa.Table:
@@ -36,6 +36,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = Lake.at(tmp_path_factory.mktemp("sim") / "data")
     lake.write("trades", "okx", SWAP, trades(34, 500_000, 42_000.0, 0.01))
     lake.write("trades", "okx", SPOT, trades(31, 9_000, 2_300.0, 0.0137))
+    lake.write("trades", "okx", FUTURE, trades(5, 70, 42_100.0, 0.01))
     lake.write("funding", "okx", SWAP, pa.table({
         "ts_event": pa.array([(T0_MS - h * 3_600_000) * MS for h in (24, 16, 8, 0)], pa.int64()),
         "rate": pa.array([0.0001, -0.00005, 0.00012, 0.0003], pa.float64()),
@@ -55,7 +56,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
 @pytest.fixture(scope="module")
 def sim(lake: Lake) -> Iterator[SimRest]:
-    server = SimRest(lake, [SWAP, SPOT])
+    server = SimRest(lake, [SWAP, SPOT, FUTURE])
     server.start()
     yield server
     server.stop()
@@ -90,7 +91,10 @@ def test_load_markets_gives_spot_and_swap_with_precision_and_contract_size(okx: 
     assert (spot["id"], spot["type"], spot["instIdCode"]) == ("ETH-USDT", "spot", 2)
     assert (spot["precision"]["price"], spot["precision"]["amount"], spot["limits"]["amount"]["min"]) == (
         0.01, 0.0001, 0.001)
-    assert set(okx.markets) == {SWAP, SPOT}
+    future = okx.markets[FUTURE]
+    assert (future["id"], future["type"], future["contractSize"], future["expiry"]) == (
+        "BTC-USDT-240329", "future", 0.01, 1_711_699_200_000)
+    assert set(okx.markets) == {SWAP, SPOT, FUTURE}
     assert sim.unknown_paths == []
 
 
@@ -180,6 +184,11 @@ def test_funding_rate_history_and_current_rate_equal_the_lakes_rows(okx: Any, la
     current = okx.fetch_funding_rate(SWAP)
     assert (current["fundingRate"], current["fundingTimestamp"], current["interval"]) == (
         0.0003, T0_MS + 8 * 3_600_000, "8h")
+    assert list(okx.fetch_funding_rates()) == [SWAP]
+
+
+def test_fetch_mark_price_is_the_last_trade_without_mark_bars(okx: Any, lake: Lake) -> None:
+    assert okx.fetch_mark_price(SWAP)["markPrice"] == lake_rows(lake, "trades", SWAP)[-1]["price"]
 
 
 def test_fetch_time_and_status(okx: Any) -> None:
