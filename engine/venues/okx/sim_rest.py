@@ -10,8 +10,9 @@ base URL of a loopback HTTP server that ccxt's `okx` client can be pointed at
 - `/api/v5/market/trades` (latest, limit <= 500) and `/market/history-trades` (type 1 pages by
   trade id, type 2 by time; `after` older, `before` newer, limit <= 100): the lake's trades.
 - `/api/v5/market/candles` and `/market/history-candles` (newest first, `after` / `before` by
-  open time, limit <= 300): built from the lake's trades, else its bars of that interval (whose
-  quote volume is then volume x close).
+  open time, limit <= 300; the bars of `formats.OKX_BARS`, so 6H and longer in their UTC flavour
+  only): built from the lake's trades, else its bars of that interval (whose quote volume is then
+  volume x close).
 - `/api/v5/market/ticker`, `/market/tickers`, `/market/books`, `/market/books-full`: the last
   trade and the 24 hours before it; the best levels from the lake's last book, else its last
   quote, else one level per side synthesised around the last trade (see `sim_market.book_levels`).
@@ -160,17 +161,17 @@ class SimRest:
             if i.inst_type == inst_type and (family is None or i.inst_id.startswith(family + "-"))
         ]
 
-    def instruments_(self, params: dict[str, str]) -> list[Any]:
+    def _instruments(self, params: dict[str, str]) -> list[Any]:
         found = self._of_type(params)
         return [i.row() for i in found if params.get("instId") in (None, i.inst_id)]
 
-    def trades(self, params: dict[str, str]) -> list[Any]:
+    def _trades(self, params: dict[str, str]) -> list[Any]:
         inst, tape = self._inst(params)
         n = len(tape.ts)
         index = np.arange(max(n - _limit(params, 100, 500), 0), n)[::-1]
         return trade_rows(tape, inst, index)
 
-    def history_trades(self, params: dict[str, str]) -> list[Any]:
+    def _history_trades(self, params: dict[str, str]) -> list[Any]:
         inst, tape = self._inst(params)
         kind = params.get("type", "1")
         if kind not in ("1", "2"):
@@ -180,18 +181,18 @@ class SimRest:
             params = _positions(tape, params)
         return trade_rows(tape, inst, _window(keys, params, _limit(params, 100, 100)))
 
-    def candles(self, params: dict[str, str]) -> list[Any]:
+    def _candles(self, params: dict[str, str]) -> list[Any]:
         inst, tape = self._inst(params)
         bar = params.get("bar", "1m")
         if bar not in BAR_MS:
             raise Refused(400, "51000", "Parameter bar error")
-        bars = self._candles(inst, tape, bar)
+        bars = self._bars_of(inst, tape, bar)
         index = _window(bars.ts, params, _limit(params, 100, 300))
         # As of the last trade, whose candle is still open; candles of the bars kind are closed.
         now = int(tape.ts[-1]) + 1 if len(tape.ts) else _bars_end(bars, BAR_MS[bar])
         return candle_rows(bars, inst, index, now, BAR_MS[bar])
 
-    def _candles(self, inst: Instrument, tape: Tape, bar: str) -> Bars:
+    def _bars_of(self, inst: Instrument, tape: Tape, bar: str) -> Bars:
         with self._lock:
             cached = self._bars.get((inst.inst_id, bar))
         if cached is not None:
@@ -203,7 +204,7 @@ class SimRest:
             self._bars[inst.inst_id, bar] = built
         return built
 
-    def books(self, params: dict[str, str]) -> list[Any]:
+    def _books(self, params: dict[str, str]) -> list[Any]:
         inst, tape = self._inst(params)
         depth = _limit(params, 1, 5000, name="sz")
         bids, asks, ts = book_levels(tape, inst)
@@ -213,14 +214,14 @@ class SimRest:
 
         return [{"asks": levels(asks), "bids": levels(bids), "ts": str(ts)}]
 
-    def ticker(self, params: dict[str, str]) -> list[Any]:
+    def _ticker(self, params: dict[str, str]) -> list[Any]:
         inst, tape = self._inst(params)
         return [ticker_row(tape, inst)]
 
-    def tickers(self, params: dict[str, str]) -> list[Any]:
+    def _tickers(self, params: dict[str, str]) -> list[Any]:
         return [ticker_row(self.tapes[i.inst_id], i) for i in self._of_type(params)]
 
-    def mark_price(self, params: dict[str, str]) -> list[Any]:
+    def _mark_price(self, params: dict[str, str]) -> list[Any]:
         if params.get("instId"):
             rows = [mark_row(tape, inst) for inst, tape in [self._inst(params)]]
         else:
@@ -229,11 +230,11 @@ class SimRest:
             rows = [r for r in rows if r is not None and r["instType"] == wanted]
         return [r for r in rows if r is not None]
 
-    def funding_rate(self, params: dict[str, str]) -> list[Any]:
+    def _funding_rate(self, params: dict[str, str]) -> list[Any]:
         if params.get("instId") == "ANY":
             funded = [i for i, tape in self.tapes.items() if len(tape.funding_ts)]
             swaps = [i for i in funded if self.instruments[i].inst_type == "SWAP"]
-            return [row for i in swaps for row in self.funding_rate({"instId": i})]
+            return [row for i in swaps for row in self._funding_rate({"instId": i})]
         inst, tape = self._funded(params)
         times, rates = tape.funding_ts, tape.funding_rate
         step = int(times[-1] - times[-2]) if len(times) > 1 else EIGHT_HOURS_MS
@@ -246,7 +247,7 @@ class SimRest:
             "minFundingRate": "-0.0375", "formulaType": "noRate", "ts": str(int(times[-1])),
         }]
 
-    def funding_history(self, params: dict[str, str]) -> list[Any]:
+    def _funding_history(self, params: dict[str, str]) -> list[Any]:
         inst, tape = self._funded(params)
         index = _window(tape.funding_ts, params, _limit(params, 100, 400))
         return [
@@ -262,10 +263,10 @@ class SimRest:
             raise Refused(200, "51001", f"Instrument ID {inst.inst_id} does not exist.")
         return inst, tape
 
-    def server_time(self, _params: dict[str, str]) -> list[Any]:
+    def _server_time(self, _params: dict[str, str]) -> list[Any]:
         return [{"ts": str(int(time.time() * 1000))}]
 
-    def status(self, _params: dict[str, str]) -> list[Any]:
+    def _status(self, _params: dict[str, str]) -> list[Any]:
         return []
 
 
@@ -328,20 +329,20 @@ def _error(code: str, msg: str) -> Body:
 
 
 _ROUTES: dict[str, Callable[[SimRest, dict[str, str]], list[Any]]] = {
-    "/api/v5/public/instruments": SimRest.instruments_,
-    "/api/v5/market/trades": SimRest.trades,
-    "/api/v5/market/history-trades": SimRest.history_trades,
-    "/api/v5/market/candles": SimRest.candles,
-    "/api/v5/market/history-candles": SimRest.candles,
-    "/api/v5/market/books": SimRest.books,
-    "/api/v5/market/books-full": SimRest.books,
-    "/api/v5/market/ticker": SimRest.ticker,
-    "/api/v5/market/tickers": SimRest.tickers,
-    "/api/v5/public/funding-rate": SimRest.funding_rate,
-    "/api/v5/public/mark-price": SimRest.mark_price,
-    "/api/v5/public/funding-rate-history": SimRest.funding_history,
-    "/api/v5/public/time": SimRest.server_time,
-    "/api/v5/system/status": SimRest.status,
+    "/api/v5/public/instruments": SimRest._instruments,
+    "/api/v5/market/trades": SimRest._trades,
+    "/api/v5/market/history-trades": SimRest._history_trades,
+    "/api/v5/market/candles": SimRest._candles,
+    "/api/v5/market/history-candles": SimRest._candles,
+    "/api/v5/market/books": SimRest._books,
+    "/api/v5/market/books-full": SimRest._books,
+    "/api/v5/market/ticker": SimRest._ticker,
+    "/api/v5/market/tickers": SimRest._tickers,
+    "/api/v5/public/funding-rate": SimRest._funding_rate,
+    "/api/v5/public/mark-price": SimRest._mark_price,
+    "/api/v5/public/funding-rate-history": SimRest._funding_history,
+    "/api/v5/public/time": SimRest._server_time,
+    "/api/v5/system/status": SimRest._status,
 }
 
 
