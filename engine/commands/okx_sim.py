@@ -39,7 +39,8 @@ def build_sim(args: argparse.Namespace) -> OkxWsSim:
     speed = _number(args.speed, "--speed", float)
     idle = _number(args.idle_timeout, "--idle-timeout", float)
     if not (0 <= speed < float("inf") and 0 < idle < float("inf")):
-        raise UserError(f"--speed must be 0 or more and --idle-timeout above 0, not {args.speed} and {args.idle_timeout}")
+        raise UserError(f"--speed must be 0 or more and --idle-timeout above 0, not {args.speed} and "
+                        f"{args.idle_timeout}")
     tape = Tape()
     if args.from_lake:
         lake = Lake.at(args.data_root)
