@@ -98,6 +98,10 @@ class OkxFeed:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
     def stop(self) -> None:
         """End `run()`; its connections are closed."""
         self._stopped.set()
@@ -128,7 +132,7 @@ class _Link:
     async def run(self) -> None:
         config, stats = self.feed.config, self.feed.stats
         attempt = 0
-        while True:
+        while not self.feed.stopped:
             early = False
             try:
                 async with connect(self.url, open_timeout=config.open_timeout, ping_interval=None,
@@ -170,16 +174,14 @@ class _Link:
         """Read until the connection fails (False) or OKX announces an upgrade (True)."""
         config, stats = self.feed.config, self.feed.stats
         while True:
-            try:
-                message = await asyncio.wait_for(ws.recv(), config.ping_after)
-            except TimeoutError:
+            message = await _recv(ws, config.ping_after)
+            if message is None:
                 stats.pings += 1
                 await ws.send("ping")
-                try:
-                    message = await asyncio.wait_for(ws.recv(), config.pong_timeout)
-                except TimeoutError:
+                message = await _recv(ws, config.pong_timeout)
+                if message is None:
                     stats.pong_timeouts += 1
-                    log.warning("okx feed: %s: no pong within %.1f s; reconnecting", self.url, config.pong_timeout)
+                    log.warning("okx feed: %s: no pong within %.2f s; reconnecting", self.url, config.pong_timeout)
                     return False
             if await self._handle(ws, message):
                 return True
@@ -220,6 +222,16 @@ class _Link:
         self.feed.stats.book_resubscribes += len(args)
         await self._send(ws, "unsubscribe", args)
         await self._send(ws, "subscribe", args)
+
+
+async def _recv(ws: ClientConnection, seconds: float) -> str | bytes | None:
+    """The next message, or None after `seconds` of silence. `asyncio.timeout`, not `wait_for`:
+    Python 3.11's `wait_for` can swallow a cancellation that races the message, and `stop()` with it."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await ws.recv()
+    except TimeoutError:
+        return None
 
 
 def _is_upgrade_notice(message: str | bytes) -> bool:

@@ -159,6 +159,7 @@ class SimConfig:
     port: int = 0
     idle_timeout: float = 30.0
     speed: float = 1.0
+    close_timeout: float = 2.0  # how long stop() waits for a client's closing handshake
     answer_pings: bool = True  # False: a server that stopped answering (the client's pong timeout)
 
 
@@ -192,7 +193,8 @@ class OkxWsSim:
 
     async def start(self) -> None:
         """Listen; `port` is then the bound port."""
-        self._server = await serve(self._serve, self.config.host, self.config.port, ping_interval=None)
+        self._server = await serve(self._serve, self.config.host, self.config.port, ping_interval=None,
+                                   close_timeout=self.config.close_timeout)
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
@@ -272,7 +274,8 @@ class OkxWsSim:
     async def _read(self, client: _Client) -> None:
         while True:
             try:
-                text = await asyncio.wait_for(client.ws.recv(), self.config.idle_timeout)
+                async with asyncio.timeout(self.config.idle_timeout):  # not wait_for: it can swallow a cancel
+                    text = await client.ws.recv()
             except TimeoutError:
                 self.idle_drops += 1
                 await client.ws.close(4000, "no data for idle_timeout seconds")
