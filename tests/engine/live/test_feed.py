@@ -9,9 +9,10 @@ from pathlib import Path
 
 from engine.live.config import Subscription
 from engine.live.feed import Gap, OkxFeed
+from engine.live.tape import tape_from_lake
 from engine.model.events import Quote, Trade
 from engine.venues.okx.pushes import Event
-from engine.venues.okx.sim_ws import OkxWsSim, SimConfig
+from engine.venues.okx.sim_ws import OkxWsSim, SimConfig, Tape
 from tests.engine.live_factory import feed_config, run, tape, trade_lake, until
 
 BTC = "BTC/USDT"
@@ -63,6 +64,29 @@ def test_feed_trades_equal_lake_rows(tmp_path: Path) -> None:
     assert _seen(sink.trades) == _lake_trades(tmp_path)
     assert {t.symbol for t in sink.trades} == {BTC}
     assert feed.stats.acks == 1 and feed.stats.connects == 1 and sink.gaps == []
+
+
+def test_feed_several_symbols_one_connection(tmp_path: Path) -> None:
+    sink = Sink()
+    eth = "ETH/USDT:USDT"
+    both = tape_from_lake(trade_lake(tmp_path / "eth", eth, n=20), [eth])
+    btc = tape(tmp_path, n=20)
+    subs = (Subscription("trades-all", BTC), Subscription("trades-all", eth), Subscription("tickers", BTC))
+
+    async def body() -> tuple[OkxFeed, OkxWsSim]:
+        async with OkxWsSim(SimConfig(speed=0), Tape({**btc.trades, **both.trades})) as sim:
+            feed = _feed(sim, subs, sink)
+            task = asyncio.create_task(feed.run())
+            await until(lambda: len(sink.trades) == 40, what="40 trades")
+            feed.stop()
+            await task
+            return feed, sim
+
+    feed, sim = run(body())
+    assert {t.symbol for t in sink.trades} == {BTC, eth}
+    assert feed.stats.connects == 2 and feed.stats.acks == 3  # one /business, one /public
+    business = [json.loads(t) for t in sim.received if "trades-all" in t]
+    assert len(business) == 1 and len(business[0]["args"]) == 2
 
 
 def test_feed_swap_sizes_back_in_base_currency(tmp_path: Path) -> None:
