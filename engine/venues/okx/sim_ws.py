@@ -223,9 +223,11 @@ class OkxWsSim:
         """Send OKX's service-upgrade notice to every connection."""
         await self.send_raw(json.dumps(NOTICE_64008))
 
-    async def send_raw(self, text: str) -> None:
-        """Send `text` as is to every connection."""
+    async def send_raw(self, text: str, path: str | None = None) -> None:
+        """Send `text` as is to every connection (on `path` only, when given)."""
         for client in list(self.clients):
+            if path not in (None, client.path):
+                continue
             with contextlib.suppress(ConnectionClosed):
                 await client.ws.send(text)
 

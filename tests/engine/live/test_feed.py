@@ -12,7 +12,7 @@ from engine.live.feed import Gap, OkxFeed
 from engine.live.tape import tape_from_lake
 from engine.model.events import Quote, Trade
 from engine.venues.okx.pushes import Event
-from engine.venues.okx.sim_ws import OkxWsSim, SimConfig, Tape
+from engine.venues.okx.sim_ws import BUSINESS_PATH, PUBLIC_PATH, OkxWsSim, SimConfig, Tape
 from tests.engine.live_factory import feed_config, run, tape, trade_lake, until
 
 BTC = "BTC/USDT"
@@ -253,3 +253,41 @@ def test_feed_books_break_resubscribes_and_applies_new_snapshot() -> None:
     (gap,) = sink.gaps
     assert (gap.symbol, gap.channel, gap.reason) == (BTC, "books", "sequence_break")
     assert any('"op": "unsubscribe"' in text for text in sim.received)
+
+
+def test_feed_other_channels_become_events() -> None:
+    sink = Sink()
+    swap, inst = "BTC/USDT:USDT", "BTC-USDT-SWAP"
+    subs = (Subscription("candle1m", swap), Subscription("funding-rate", swap), Subscription("mark-price", swap),
+            Subscription("bbo-tbt", swap))
+    level = [["100", "2", "0", "1"]]
+    pushes = [
+        {"arg": {"channel": "candle1m", "instId": inst}, "data": [["1767225600000", "1", "3", "0.5", "2", "7", "0.07",
+                                                                    "14", "1"]]},
+        {"arg": {"channel": "funding-rate", "instId": inst}, "data": [{"instId": inst, "fundingRate": "0.0001",
+                                                                       "fundingTime": "1767225600000",
+                                                                       "ts": "1767225500000"}]},
+        {"arg": {"channel": "mark-price", "instId": inst}, "data": [{"instId": inst, "markPx": "100.5",
+                                                                     "ts": "1767225500000"}]},
+        {"arg": {"channel": "bbo-tbt", "instId": inst}, "data": [{"bids": level, "asks": [["101", "3", "0", "1"]],
+                                                                  "ts": "1767225500000"}]},
+    ]
+
+    async def body() -> None:
+        async with OkxWsSim() as sim:
+            feed = _feed(sim, subs, sink)
+            task = asyncio.create_task(feed.run())
+            await until(lambda: feed.stats.acks == 4, what="4 acks")
+            for push in pushes:
+                path = BUSINESS_PATH if push["arg"]["channel"] == "candle1m" else PUBLIC_PATH  # type: ignore[index]
+                await sim.send_raw(json.dumps(push), path)
+            await until(lambda: len(sink.events) == 4, what="the events")
+            feed.stop()
+            await task
+
+    run(body())
+    assert sorted(type(e).__name__ for e in sink.events) == ["Bar", "Funding", "MarkPrice", "Quote"]
+    bar = next(e for e in sink.events if type(e).__name__ == "Bar")
+    quote = sink.quotes[0]
+    assert (bar.symbol, bar.close, bar.volume) == (swap, 2.0, 0.07)  # type: ignore[union-attr]
+    assert (quote.bid, quote.bid_size, quote.ask_size) == (100.0, 0.02, 0.03)  # contracts x 0.01 BTC
