@@ -62,7 +62,7 @@ async def serve(sim: OkxWsSim) -> None:
     import asyncio
 
     from engine.model.errors import UserError
-    from engine.venues.okx.sim_ws import BUSINESS_PATH, PUBLIC_PATH
+    from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH
 
     try:
         await sim.start()

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.model.errors import UserError
+from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH, serves
 from engine.venues.okx.formats import inst_id
-from engine.venues.okx.sim_ws import BUSINESS_PATH, PUBLIC_PATH, serves
 
 OKX_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
 OKX_BUSINESS_URL = "wss://ws.okx.com:8443/ws/v5/business"

@@ -13,7 +13,8 @@ import pyarrow as pa
 from engine.live.config import FeedConfig, Subscription
 from engine.live.tape import tape_from_lake
 from engine.store.lake import Lake
-from engine.venues.okx.sim_ws import PUBLIC_PATH, OkxWsSim, Tape
+from engine.venues.okx.channels import PUBLIC_PATH
+from engine.venues.okx.sim_ws import OkxWsSim, Tape
 
 T = TypeVar("T")
 T0_MS = 1_767_225_600_000  # 2026-01-01

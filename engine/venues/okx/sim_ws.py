@@ -33,25 +33,13 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH, serves
 from engine.venues.okx.formats import Contract, default_contract
 
 log = logging.getLogger("okxbot.okx.sim")
 
-PUBLIC_PATH = "/ws/v5/public"
-BUSINESS_PATH = "/ws/v5/business"
-PUBLIC_CHANNELS = frozenset({"tickers", "trades", "books", "books5", "bbo-tbt", "funding-rate", "mark-price"})
-BUSINESS_CHANNELS = frozenset({"trades-all"})
 NOTICE_64008 = {"event": "notice", "code": "64008",
                 "msg": "The connection will soon be closed for a service upgrade. Please reconnect."}
-
-
-def serves(path: str, channel: str) -> bool:
-    """Whether OKX serves `channel` on `path` (candles and trades-all on business only)."""
-    if path == PUBLIC_PATH:
-        return channel in PUBLIC_CHANNELS
-    if path == BUSINESS_PATH:
-        return channel in BUSINESS_CHANNELS or channel.startswith(("candle", "mark-price-candle"))
-    return False
 
 
 # -- what is replayed ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 
 from engine.cli import build_parser, main
 from engine.commands.okx_sim import build_sim, serve
-from engine.venues.okx.sim_ws import BUSINESS_PATH
+from engine.venues.okx.channels import BUSINESS_PATH
 from tests.engine.live_factory import run, trade_lake
 
 

@@ -11,8 +11,9 @@ from engine.live.config import Subscription
 from engine.live.feed import Gap, OkxFeed
 from engine.live.tape import tape_from_lake
 from engine.model.events import Quote, Trade
+from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH
 from engine.venues.okx.pushes import Event
-from engine.venues.okx.sim_ws import BUSINESS_PATH, PUBLIC_PATH, OkxWsSim, SimConfig, Tape
+from engine.venues.okx.sim_ws import OkxWsSim, SimConfig, Tape
 from tests.engine.live_factory import feed_config, run, tape, trade_lake, until
 
 BTC = "BTC/USDT"

@@ -10,15 +10,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH
 from engine.venues.okx.formats import Contract
-from engine.venues.okx.sim_ws import BUSINESS_PATH, PUBLIC_PATH, OkxWsSim, SimConfig, contracts, serves
+from engine.venues.okx.sim_ws import OkxWsSim, SimConfig, contracts
 from tests.engine.live_factory import run, tape
-
-
-def test_serves_candles_and_trades_all_on_business_only() -> None:
-    assert serves(BUSINESS_PATH, "candle1m") and serves(BUSINESS_PATH, "trades-all")
-    assert not serves(PUBLIC_PATH, "candle1m") and not serves(PUBLIC_PATH, "trades-all")
-    assert serves(PUBLIC_PATH, "books") and not serves(BUSINESS_PATH, "books")
 
 
 def test_contracts_swap_size_in_contracts_exactly() -> None:
