@@ -66,6 +66,9 @@ class FeedConfig:
     verify_checksum: bool = True
 
     def __post_init__(self) -> None:
+        for name in ("public_url", "business_url"):
+            if not getattr(self, name).startswith(("ws://", "wss://")):
+                raise UserError(f"{name} {getattr(self, name)!r} must start with ws:// or wss://")
         if not 0 < self.ping_after < 30:
             raise UserError(f"ping_after {self.ping_after} s must be above 0 and below OKX's 30 s idle drop")
         for name in ("pong_timeout", "backoff_base", "backoff_cap", "open_timeout"):

@@ -146,7 +146,7 @@ class _Link:
                     early = await self._pump(ws)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 log.info("okx feed: %s: %s", self.url, exc or type(exc).__name__)
-            if self.down_since is None:
+            if self.down_since is None and self.ever_connected:  # no gap before the first connection
                 self.down_since = time.time_ns()
             delay = 0.0 if early else self.feed.rng.uniform(0, min(config.backoff_cap,
                                                                     config.backoff_base * 2 ** attempt))

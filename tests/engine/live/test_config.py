@@ -36,3 +36,8 @@ def test_subscriptions_routed_and_unknown_channel_refused() -> None:
     with pytest.raises(UserError, match="'trade'"):
         subscriptions(["trade"], ["BTC/USDT"])
     assert Subscription("books", "BTC/USDT").business is False
+
+
+def test_url_not_websocket_refused() -> None:
+    with pytest.raises(UserError, match=r"public_url 'http:.* must start with ws://"):
+        FeedConfig.from_env({"OKXBOT_OKX_WS_URL": "http://127.0.0.1:9/ws/v5/public"})

@@ -179,12 +179,14 @@ def test_feed_backoff_full_jitter_seeded_and_capped() -> None:
     async def body() -> list[float]:
         async with OkxWsSim() as sim:
             config = feed_config(sim, (Subscription("tickers", BTC),), backoff_base=0.002, backoff_cap=0.01)
-        feed = OkxFeed(config, lambda _e: None)  # the sim has stopped: every connect is refused
+        gaps: list[Gap] = []
+        feed = OkxFeed(config, lambda _e: None, gaps.append)  # the sim has stopped: every connect is refused
         task = asyncio.create_task(feed.run())
         await until(lambda: len(feed.stats.delays) >= 6, what="6 failed connects")
         feed.stop()
         await task
         assert feed.stats.connects == 0
+        assert gaps == []  # never connected: nothing was missed
         return list(feed.stats.delays)[:6]
 
     delays = run(body())
