@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from engine import __version__
 
-COMMANDS = ("data", "backtest", "screen", "study", "registry", "reports", "runs", "strategies", "demo")
+COMMANDS = ("data", "backtest", "screen", "study", "registry", "reports", "runs", "strategies", "demo", "okx_sim")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,86 @@
+"""`okxbot okx-sim [--port N] [--from-lake SYMBOL..] [--speed X]`: OKX's v5 WebSocket on loopback."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.venues.okx.sim_ws import OkxWsSim
+
+DEFAULT_PORT = 8765
+
+
+def add_parser(sub: Any) -> None:
+    """Register `okx-sim`."""
+    p = sub.add_parser("okx-sim", help="serve a local OKX simulator (v5 WebSocket) replaying the lake",
+                       description="Serve OKX's v5 public and business WebSocket endpoints on 127.0.0.1: "
+                                   "subscribe acks and errors, ping/pong, the idle drop, and the lake's okx trades "
+                                   "(and quotes) of each --from-lake symbol replayed as OKX pushes. Point the feed "
+                                   "at it with OKXBOT_OKX_WS_URL=ws://127.0.0.1:PORT/ws/v5/public.")
+    p.add_argument("--port", default=str(DEFAULT_PORT), help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any free)")
+    p.add_argument("--from-lake", nargs="+", default=[], metavar="SYMBOL",
+                   help="replay the lake's okx trades of these ccxt symbols (BTC/USDT, BTC/USDT:USDT)")
+    p.add_argument("--speed", default="1", help="replay speed, times real time (default 1; 0: as fast as possible)")
+    p.add_argument("--idle-timeout", default="30", help="close a connection silent this many seconds (default 30)")
+    p.set_defaults(func=run)
+
+
+def build_sim(args: argparse.Namespace) -> OkxWsSim:
+    """The simulator the arguments ask for (not yet listening); a UserError for bad input."""
+    from engine.live.tape import tape_from_lake
+    from engine.model.errors import UserError
+    from engine.store.lake import Lake, refuse_files
+    from engine.venues.okx.sim_ws import OkxWsSim, SimConfig, Tape
+
+    port = _number(args.port, "--port", int)
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {args.port} must be between 0 and 65535")
+    speed = _number(args.speed, "--speed", float)
+    idle = _number(args.idle_timeout, "--idle-timeout", float)
+    if not (0 <= speed < float("inf") and 0 < idle < float("inf")):
+        raise UserError(f"--speed must be 0 or more and --idle-timeout above 0, not {args.speed} and "
+                        f"{args.idle_timeout}")
+    tape = Tape()
+    if args.from_lake:
+        lake = Lake.at(args.data_root)
+        refuse_files(lake.root.parent)
+        tape = tape_from_lake(lake, args.from_lake)
+    return OkxWsSim(SimConfig(port=port, speed=speed, idle_timeout=idle), tape)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    import asyncio
+
+    asyncio.run(serve(build_sim(args)))
+    return 0
+
+
+async def serve(sim: OkxWsSim) -> None:
+    """Listen and print where; the REST side (engine.venues.okx.sim_rest) is to be started beside it here."""
+    import asyncio
+
+    from engine.model.errors import UserError
+    from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH
+
+    try:
+        await sim.start()
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{sim.config.port}: {exc.strerror or exc}") from exc
+    symbols = ", ".join(sorted(sim.tape.instruments())) or "no trades (no --from-lake)"
+    print(f"okx-sim: {sim.url(PUBLIC_PATH)} and {sim.url(BUSINESS_PATH)}, replaying {symbols} "
+          f"at speed {sim.config.speed:g}; Ctrl-C stops", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()
+
+
+def _number(text: str, flag: str, kind: type[int] | type[float]) -> Any:
+    from engine.model.errors import UserError
+
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{flag} {text!r} is not a number") from None

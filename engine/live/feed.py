@@ -1,0 +1,241 @@
+"""OKX's public market data over WebSocket, kept alive: `OkxFeed(config, on_event).run()`.
+
+One connection to /public and one to /business (trades-all, candles) carry every subscription,
+sent in batches. Each message is read by `PushReader` (a malformed one is counted and logged, never
+fatal) and its events handed to `on_event`; a trade whose numeric id is not above the last one of
+its symbol is a repeat after a reconnect and is dropped. After `ping_after` seconds of silence the
+feed sends `ping`; no answer within `pong_timeout` and the connection is given up. A lost connection
+is retried after a random wait in [0, min(cap, base x 2^attempt)] (full jitter), then everything is
+subscribed again; OKX's 64008 notice (service upgrade) reconnects at once. A `books` sequence break
+or checksum failure resubscribes that book (unsubscribe and subscribe: a fresh snapshot). Every
+outage is reported to `on_gap` as a `Gap` per subscription (local receive times).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from engine.live.config import ARGS_PER_REQUEST, FeedConfig, Subscription
+from engine.model.events import Trade
+from engine.venues.okx.formats import Contract, symbol_of
+from engine.venues.okx.pushes import Event, Kind
+from engine.venues.okx.reader import PushReader, Read
+
+log = logging.getLogger("okxbot.live")
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Market data missed: from `ts_event` to `ts_end` (local ns), `reason` disconnect or sequence_break."""
+
+    symbol: str
+    channel: str
+    ts_event: int
+    ts_end: int
+    reason: str
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Counters of a feed's life, for tests and metrics (malformed messages: `OkxFeed.malformed`)."""
+
+    connects: int = 0
+    reconnects: int = 0
+    messages: int = 0
+    acks: int = 0
+    errors: Counter[str] = field(default_factory=Counter)  # "code msg" of error events
+    pings: int = 0
+    pongs: int = 0
+    pong_timeouts: int = 0
+    notices: int = 0
+    book_resubscribes: int = 0
+    duplicates: int = 0
+    delays: deque[float] = field(default_factory=lambda: deque(maxlen=100))  # the last reconnect waits
+
+
+class OkxFeed:
+    """The client; `run()` until `stop()`. `on_gap` receives the outages."""
+
+    def __init__(self, config: FeedConfig, on_event: Callable[[Event], None],
+                 on_gap: Callable[[Gap], None] | None = None, contracts: Mapping[str, Contract] | None = None) -> None:
+        self.config = config
+        self.on_event = on_event
+        self.on_gap = on_gap or (lambda _gap: None)
+        self.reader = PushReader(contracts, config.verify_checksum)
+        self.stats = FeedStats()
+        self.rng = random.Random(config.seed)
+        self._last_trade: dict[str, int] = {}
+        self._stopped = asyncio.Event()
+
+    @property
+    def malformed(self) -> Counter[tuple[str, str]]:
+        """Malformed messages by (channel, reason)."""
+        return self.reader.stats.malformed
+
+    async def run(self) -> None:
+        """Connect, subscribe and deliver until `stop()`."""
+        business = tuple(s for s in self.config.subscriptions if s.business)
+        public = tuple(s for s in self.config.subscriptions if not s.business)
+        links = [_Link(self, url, subs) for url, subs in ((self.config.public_url, public),
+                                                            (self.config.business_url, business)) if subs]
+        tasks = [asyncio.create_task(link.run()) for link in links]
+        try:
+            await self._stopped.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def stop(self) -> None:
+        """End `run()`; its connections are closed."""
+        self._stopped.set()
+
+    def deliver(self, event: Event) -> None:
+        """Hand an event on, dropping a trade seen before (by its numeric id, per symbol)."""
+        if isinstance(event, Trade) and event.trade_id.isdigit():
+            number = int(event.trade_id)
+            if number <= self._last_trade.get(event.symbol, -1):
+                self.stats.duplicates += 1
+                return
+            self._last_trade[event.symbol] = number
+        self.on_event(event)
+
+
+class _Link:
+    """One endpoint's connection, reconnected for as long as the feed runs."""
+
+    def __init__(self, feed: OkxFeed, url: str, subs: Sequence[Subscription]) -> None:
+        self.feed = feed
+        self.url = url
+        self.subs = subs
+        self.request_id = 0
+        self.ever_connected = False
+        self.down_since: int | None = None
+        self.broken: dict[str, int] = {}  # instId of a stale book -> when it broke
+
+    async def run(self) -> None:
+        config, stats = self.feed.config, self.feed.stats
+        attempt = 0
+        while not self.feed.stopped:
+            early = False
+            try:
+                async with connect(self.url, open_timeout=config.open_timeout, ping_interval=None,
+                                   close_timeout=config.pong_timeout, max_size=None) as ws:
+                    stats.connects += 1
+                    stats.reconnects += self.ever_connected
+                    self.ever_connected = True
+                    attempt = 0
+                    await self._send(ws, "subscribe", [s.arg for s in self.subs])
+                    self._outage_over()
+                    early = await self._pump(ws)
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                log.info("okx feed: %s: %s", self.url, exc or type(exc).__name__)
+            if self.down_since is None and self.ever_connected:  # no gap before the first connection
+                self.down_since = time.time_ns()
+            delay = 0.0 if early else self.feed.rng.uniform(0, min(config.backoff_cap,
+                                                                    config.backoff_base * 2 ** attempt))
+            attempt += not early
+            stats.delays.append(delay)
+            log.info("okx feed: %s: reconnecting in %.2f s", self.url, delay)
+            await asyncio.sleep(delay)
+
+    def _outage_over(self) -> None:
+        if self.down_since is None:
+            return
+        now = time.time_ns()
+        for sub in self.subs:
+            self.feed.on_gap(Gap(sub.symbol, sub.channel, self.down_since, now, "disconnect"))
+        self.down_since = None
+        self.broken.clear()
+
+    async def _send(self, ws: ClientConnection, op: str, args: list[dict[str, str]]) -> None:
+        for start in range(0, len(args), ARGS_PER_REQUEST):
+            self.request_id += 1
+            await ws.send(json.dumps({"id": str(self.request_id), "op": op,
+                                      "args": args[start:start + ARGS_PER_REQUEST]}))
+
+    async def _pump(self, ws: ClientConnection) -> bool:
+        """Read until the connection fails (False) or OKX announces an upgrade (True)."""
+        config, stats = self.feed.config, self.feed.stats
+        while True:
+            message = await _recv(ws, config.ping_after)
+            if message is None:
+                stats.pings += 1
+                await ws.send("ping")
+                message = await _recv(ws, config.pong_timeout)
+                if message is None:
+                    stats.pong_timeouts += 1
+                    log.warning("okx feed: %s: no pong within %.2f s; reconnecting", self.url, config.pong_timeout)
+                    return False
+            if await self._handle(ws, message):
+                return True
+
+    async def _handle(self, ws: ClientConnection, message: str | bytes) -> bool:
+        """Read one message; True when it is the 64008 notice."""
+        stats, now = self.feed.stats, time.time_ns()
+        stats.messages += 1
+        read = self.feed.reader.read(message, now)
+        kind = read.push.kind
+        if kind is Kind.PONG:
+            stats.pongs += 1
+        elif kind is Kind.ACK:
+            stats.acks += 1
+        elif kind is Kind.ERROR:
+            stats.errors[read.push.reason] += 1
+        elif kind is Kind.EVENT and _is_upgrade_notice(message):
+            stats.notices += 1
+            log.warning("okx feed: %s: service upgrade notice (64008); reconnecting now", self.url)
+            return True
+        for event in read.events:
+            self.feed.deliver(event)
+        self._book_snapshots(read, now)
+        if read.resubscribe:
+            await self._resubscribe(ws, read.resubscribe, now)
+        return False
+
+    def _book_snapshots(self, read: Read, now: int) -> None:
+        for update in read.push.books:
+            if read.push.channel == "books" and update.snapshot and update.inst_id in self.broken:
+                since = self.broken.pop(update.inst_id)
+                self.feed.on_gap(Gap(symbol_of(update.inst_id), "books", since, now, "sequence_break"))
+
+    async def _resubscribe(self, ws: ClientConnection, books: Sequence[tuple[str, str]], now: int) -> None:
+        args = [{"channel": channel, "instId": inst} for channel, inst in books]
+        for _, inst in books:
+            self.broken.setdefault(inst, now)
+        self.feed.stats.book_resubscribes += len(args)
+        await self._send(ws, "unsubscribe", args)
+        await self._send(ws, "subscribe", args)
+
+
+async def _recv(ws: ClientConnection, seconds: float) -> str | bytes | None:
+    """The next message, or None after `seconds` of silence. `asyncio.timeout`, not `wait_for`:
+    Python 3.11's `wait_for` can swallow a cancellation that races the message, and `stop()` with it."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await ws.recv()
+    except TimeoutError:
+        return None
+
+
+def _is_upgrade_notice(message: str | bytes) -> bool:
+    with contextlib.suppress(ValueError):
+        decoded: Any = json.loads(message)
+        return isinstance(decoded, dict) and decoded.get("event") == "notice" and decoded.get("code") == "64008"
+    return False
