@@ -15,7 +15,8 @@ from typing import NoReturn
 
 from engine import __version__
 
-COMMANDS = ("data", "backtest", "screen", "study", "registry", "reports", "runs", "strategies", "demo", "okx_sim")
+COMMANDS = ("data", "backtest", "screen", "study", "registry", "reports", "runs", "strategies", "demo", "okx_sim",
+            "record")
 
 
 class _Parser(argparse.ArgumentParser):
