@@ -97,6 +97,8 @@ class OkxFeed:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for link in links:  # an outage still open at stop ends at stop time
+                link._outage_over()
 
     @property
     def stopped(self) -> bool:

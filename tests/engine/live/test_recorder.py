@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,32 @@ def test_recorder_drop_gap_row_disconnect_no_trade_lost_or_doubled(tmp_path: Pat
     assert _recorded(lake)[0] == _source(tmp_path)
     (gap,) = lake.read("gaps", "okx", BTC).to_pylist()
     assert (gap["channel"], gap["reason"]) == ("trades-all", "disconnect") and gap["ts_event"] < gap["ts_end"]
+
+
+def test_recorder_outage_open_at_stop_closed_at_stop_time(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path / "rec")
+    recorder = Recorder(lake, flush_every=0.05)
+
+    async def body() -> tuple[int, int]:
+        sim = OkxWsSim(SimConfig(speed=4), tape(tmp_path / "src"))
+        await sim.start()
+        feed = OkxFeed(feed_config(sim, TRADES_ALL), recorder.on_event, recorder.on_gap)
+        tasks = [asyncio.create_task(feed.run()), asyncio.create_task(recorder.run())]
+        await until(lambda: recorder.totals["trades"] + recorder.pending >= 10, what="10 trades")
+        await sim.stop()  # gone for good: every reconnect is refused
+        await until(lambda: len(feed.stats.delays) >= 2, what="2 refused reconnects")
+        before = time.time_ns()
+        feed.stop()
+        await tasks[0]
+        after = time.time_ns()
+        tasks[1].cancel()
+        await asyncio.gather(tasks[1], return_exceptions=True)
+        return before, after
+
+    before, after = run(body())
+    (gap,) = lake.read("gaps", "okx", BTC).to_pylist()
+    assert (gap["channel"], gap["reason"]) == ("trades-all", "disconnect")
+    assert gap["ts_event"] < before <= gap["ts_end"] <= after
 
 
 def test_recorder_ts_recv_forced_non_decreasing(tmp_path: Path) -> None:
