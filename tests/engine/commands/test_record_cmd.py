@@ -95,3 +95,5 @@ def test_record_sigterm_or_ctrl_c_flushes_exits_0(tmp_path: Path, sig: signal.Si
     lines = out.splitlines()
     assert lines[0].startswith("record: ws://127.0.0.1:") and "(trades-all) of 1 symbol(s)" in lines[0]
     assert lines[-1] == f"record: stopped; wrote trades {len(ids)}; gaps 0"  # the last rows flushed too
+    status = [line for line in lines if line.startswith("record: written so far: trades ")]
+    assert len(status) == 1  # the first flush's; the next would come 5 s later
