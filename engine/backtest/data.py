@@ -1,4 +1,5 @@
-"""Reading a backtest's market data from the lake, one UTC day (window) at a time."""
+"""Reading a backtest's market data from the lake, one UTC day (window) at a time (up to BAR_DAYS
+days on a run over bars alone)."""
 
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ class DataSource:
         return True
 
     def windows(self, warm_start: int) -> list[tuple[int, int, bool]]:
-        """(lo, hi, trading) windows: UTC days holding data, split at the start of trading."""
+        """(lo, hi, trading) windows: UTC days holding data, split at the start of trading; on a run
+        over bars alone, consecutive days join into windows of up to BAR_DAYS days."""
         days: set[str] = set()
         for symbol in self.symbols:
             kind = "bars" if symbol in self.bar_only else "trades"

@@ -1,7 +1,9 @@
 """The event-driven tick backtester: replays the lake through the same engine that trades live.
 
-Data are read one UTC day at a time (warm-up history first, without trading), merged into replay
-order (`engine.backtest.replay`), and dispatched to the strategies. Orders go through the real
+Data are read one UTC day at a time (up to 31 days on a run over bars alone; warm-up history first,
+without trading), merged into replay order (`engine.backtest.replay`), and dispatched to the
+strategies; a strategy dispatched alone (one tick stream, or one bar series) runs in a loop of its
+own. Orders go through the real
 TradingEngine to a SimVenue. Trades on which no strategy listens are not walked in Python: the
 venue's matching rule is only called on the trades a vectorised filter (`replay.candidate`) says
 could touch a working order.
