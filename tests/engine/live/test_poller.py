@@ -1,0 +1,98 @@
+"""The REST fallback against the OKX simulator: its WebSocket side refusing reconnects for a while,
+its REST side (over the same lake) polled by ccxt, over loopback; timers a tenth of real or less."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import ccxt.async_support  # noqa: F401  # loaded before the feeds start: the poller's import is then instant
+
+from engine.live.config import Subscription
+from engine.live.feed import Gap, OkxFeed
+from engine.live.tape import tape_from_lake
+from engine.model.events import Quote, Trade
+from engine.venues.okx.sim_rest import SimRest
+from engine.venues.okx.sim_ws import OkxWsSim, SimConfig
+from tests.engine.live_factory import feed_config, run, trade_lake, until
+
+BTC = "BTC/USDT"
+SUBS = (Subscription("trades-all", BTC), Subscription("tickers", BTC))
+N = 1000  # ids 1000..1999: the newest 500 and five history pages reach back to the first 30
+FAST = {"fallback_after": 0.1, "poll_every": 0.05}
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.trades: list[Trade] = []
+        self.quotes: list[Quote] = []
+        self.gaps: list[Gap] = []
+
+    def event(self, event: object) -> None:
+        if isinstance(event, Trade):
+            self.trades.append(event)
+        elif isinstance(event, Quote):
+            self.quotes.append(event)
+
+
+def _outage(tmp_path: Path, sink: Sink, refuse: float, **settings: float) -> OkxFeed:
+    """Trades over the socket, then every connection cut and refused for `refuse` seconds."""
+    lake = trade_lake(tmp_path, BTC, n=N)
+    rest = SimRest(lake, [BTC])
+
+    async def body() -> OkxFeed:
+        async with OkxWsSim(SimConfig(speed=4), tape_from_lake(lake, [BTC])) as sim:
+            config = feed_config(sim, SUBS, **FAST, **settings)
+            feed = OkxFeed(replace(config, rest_url=rest.url), sink.event, sink.gaps.append)
+            task = asyncio.create_task(feed.run())
+            await until(lambda: len(sink.trades) >= 30, what="30 trades over the socket")
+            sim.refuse_connections(refuse)
+            sim.drop_all()
+            await until(lambda: feed.stats.polls > 0, what="the first poll")
+            await until(lambda: feed.stats.reconnects == 2, timeout=5.0, what="both sockets back")
+            await until(lambda: sink.trades[-1].trade_id == "1999", what="the newest trade")
+            await asyncio.sleep(FAST["poll_every"])  # a poll under way when the sockets came back ends
+            polls = feed.stats.polls
+            await asyncio.sleep(4 * FAST["poll_every"])
+            assert feed.stats.polls == polls, "polling goes on with the socket back"
+            assert sim.refused > 0
+            feed.stop()
+            await task
+            return feed
+
+    with rest:
+        return run(body(), timeout=15.0)
+
+
+def _lake_ids() -> list[str]:
+    return [str(1000 + i) for i in range(N)]
+
+
+def test_poller_covers_outage_every_trade_once(tmp_path: Path) -> None:
+    sink = Sink()
+    feed = _outage(tmp_path, sink, refuse=2.0)
+    assert [t.trade_id for t in sink.trades] == _lake_ids()
+    assert feed.stats.history_pages == 5 and feed.stats.duplicates > 0 and not feed.stats.poll_errors
+    polled = next(t for t in sink.trades if t.trade_id == "1999")
+    assert (polled.price, polled.size, polled.side) == (100.0 + 0.5 * 999, 0.25 + 0.01 * (999 % 7), 1)
+    assert sink.quotes and sink.quotes[0].symbol == BTC  # the ticker, polled
+    reasons = {(g.channel, g.reason) for g in sink.gaps}
+    assert reasons == {("trades-all", "polling fallback"), ("tickers", "polling fallback")}
+    trades_gap = next(g for g in sink.gaps if g.channel == "trades-all")
+    tickers_gap = next(g for g in sink.gaps if g.channel == "tickers")
+    assert tickers_gap.ts_event < trades_gap.ts_event < trades_gap.ts_end  # trades caught up to the last poll
+
+
+def test_poller_history_cap_marks_unseen_trades(tmp_path: Path) -> None:
+    sink = Sink()
+    _outage(tmp_path, sink, refuse=1.5, history_pages=2)
+    ids = [int(t.trade_id) for t in sink.trades]
+    assert ids == sorted(set(ids)) and ids[-1] == 1999
+    seen_before = [i for i in ids if i < 1300]
+    assert ids == seen_before + list(range(1300, 2000))  # 500 newest and two pages of 100
+    (gap,) = [g for g in sink.gaps if g.reason == "history cap"]
+    before = next(t for t in sink.trades if int(t.trade_id) == seen_before[-1])
+    after = next(t for t in sink.trades if t.trade_id == "1300")
+    assert (gap.symbol, gap.channel, gap.ts_event, gap.ts_end) == (BTC, "trades-all", before.ts_event,
+                                                                   after.ts_event)
