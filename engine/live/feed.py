@@ -26,7 +26,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -36,6 +36,9 @@ from engine.model.events import Trade
 from engine.venues.okx.formats import Contract, symbol_of
 from engine.venues.okx.pushes import Event, Kind
 from engine.venues.okx.reader import PushReader, Read
+
+if TYPE_CHECKING:
+    from engine.live.poller import RestPoller
 
 log = logging.getLogger("okxbot.live")
 TRADE_CHANNELS = frozenset({"trades", "trades-all"})
@@ -88,6 +91,7 @@ class OkxFeed:
         self._last_trade: dict[str, tuple[int, int]] = {}  # symbol -> (numeric id, ts_event)
         self._stopped = asyncio.Event()
         self.links: list[_Link] = []
+        self.poller: RestPoller | None = None
 
     @property
     def malformed(self) -> Counter[tuple[str, str]]:
@@ -103,7 +107,8 @@ class OkxFeed:
         self.links = [_Link(self, url, subs) for url, subs in ((self.config.public_url, public),
                                                                  (self.config.business_url, business)) if subs]
         tasks = [asyncio.create_task(link.run()) for link in self.links]
-        tasks.append(asyncio.create_task(RestPoller(self).run()))
+        self.poller = RestPoller(self)
+        tasks.append(asyncio.create_task(self.poller.run()))
         try:
             await self._stopped.wait()
         finally:
@@ -146,6 +151,7 @@ class _Link:
         self.ever_connected = False
         self.down_since: int | None = None
         self.polled_at: int | None = None  # the last REST poll of this outage (local ns)
+        self.pending: dict[str, Gap] = {}  # symbol -> its trades' outage, until a backfill covers it
         self.broken: dict[str, int] = {}  # instId of a stale book -> when it broke
 
     async def run(self) -> None:
@@ -179,7 +185,12 @@ class _Link:
             return
         now = time.time_ns()
         for sub in self.subs:
-            if self.polled_at is None:
+            if sub.channel in TRADE_CHANNELS:  # the first trade pushed decides: backfilled, or a gap
+                earlier = self.pending.get(sub.symbol)  # an outage before with no trade since
+                start = earlier.ts_event if earlier else self.polled_at or self.down_since
+                self.pending[sub.symbol] = Gap(sub.symbol, sub.channel, start, now,
+                                               "disconnect" if self.polled_at is None else "polling fallback")
+            elif self.polled_at is None:
                 self.feed.on_gap(Gap(sub.symbol, sub.channel, self.down_since, now, "disconnect"))
             else:  # polling caught trades up to its last poll; other channels it only sampled
                 start = self.polled_at if sub.channel in TRADE_CHANNELS else self.down_since
@@ -226,11 +237,20 @@ class _Link:
             log.warning("okx feed: %s: service upgrade notice (64008); reconnecting now", self.url)
             return True
         for event in read.events:
+            if isinstance(event, Trade) and event.symbol in self.pending:
+                await self._backfill(event, self.pending.pop(event.symbol))
             self.feed.deliver(event)
         self._book_snapshots(read, now)
         if read.resubscribe:
             await self._resubscribe(ws, read.resubscribe, now)
         return False
+
+    async def _backfill(self, first: Trade, outage: Gap) -> None:
+        """Fetch what the outage hid before `first` is handed on; the outage is a gap if that fails."""
+        poller = self.feed.poller
+        sub = Subscription(outage.channel, outage.symbol)
+        if poller is None or not await poller.backfill(sub, first):
+            self.feed.on_gap(outage)
 
     def _book_snapshots(self, read: Read, now: int) -> None:
         for update in read.push.books:

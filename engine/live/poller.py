@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.live.config import Subscription
 from engine.live.feed import TRADE_CHANNELS, Gap
+from engine.model.events import Trade
 from engine.venues.okx.formats import inst_id
 
 if TYPE_CHECKING:
@@ -38,11 +39,12 @@ class RestPoller:
         self.feed = feed
         self.config = feed.config
         self._quote_ts: dict[str, str] = {}  # instId -> ts of the last polled ticker
+        self.client: Any = None  # ccxt's async okx, once built
 
     async def run(self) -> None:
         """Poll until cancelled. ccxt is imported and its client built in a thread, at once: the
         import takes about a second, which would stall the sockets were it done on the loop."""
-        client = await asyncio.to_thread(_client, self.config.rest_url)
+        client = self.client = await asyncio.to_thread(_client, self.config.rest_url)
         try:
             while True:
                 await asyncio.sleep(self.config.poll_every)
@@ -51,6 +53,7 @@ class RestPoller:
                     if _down_for(link, now) >= self.config.fallback_after:
                         await self._poll(client, link)
         finally:
+            self.client = None
             await client.close()
 
     async def _poll(self, client: Any, link: _Link) -> None:
@@ -75,20 +78,46 @@ class RestPoller:
     async def _trades(self, client: Any, sub: Subscription) -> None:
         inst = inst_id(sub.symbol)
         rows = await self._get(client.publicGetMarketTrades, {"instId": inst, "limit": str(NEWEST_TRADES)})
+        await self._catch_up(client, sub, rows, None)
+
+    async def backfill(self, sub: Subscription, first: Trade) -> bool:
+        """Hand on the trades between the symbol's last one and `first`, the first pushed after a
+        reconnect; False when that could not be tried (the outage then stays a gap)."""
         last = self.feed.last_trade(sub.symbol)
+        if last is None or not first.trade_id.isdigit() or self.client is None:
+            return False
+        if int(first.trade_id) <= last[0]:
+            return True  # the socket repeats what was seen: nothing missed
+        import ccxt.async_support as ccxt
+
+        try:
+            await self._catch_up(self.client, sub, [], first)
+        except ccxt.BaseError as exc:
+            self.feed.stats.poll_errors[type(exc).__name__] += 1
+            log.warning("okx feed: backfill of %s failed: %s", sub.symbol, exc)
+            return False
+        return True
+
+    async def _catch_up(self, client: Any, sub: Subscription, rows: list[Row], first: Trade | None) -> None:
+        """Hand on `rows` (the newest trades, newest first) and, paging OKX's history back from the
+        oldest of them (or from `first`), every trade after the last one seen, oldest first."""
+        inst, last = inst_id(sub.symbol), self.feed.last_trade(sub.symbol)
         fresh = _after(rows, last)
-        reached = last is None or len(fresh) < len(rows) or not rows
+        reached = last is None or (first is None and len(fresh) < len(rows)) or (first is None and not rows)
+        cursor = fresh[-1]["tradeId"] if fresh else first.trade_id if first is not None else None
         pages = 0
-        while not reached and pages < self.config.history_pages:
-            params = {"instId": inst, "type": "1", "after": fresh[-1]["tradeId"], "limit": str(HISTORY_PAGE)}
+        while not reached and cursor is not None and pages < self.config.history_pages:
+            params = {"instId": inst, "type": "1", "after": cursor, "limit": str(HISTORY_PAGE)}
             older = await self._get(client.publicGetMarketHistoryTrades, params)
             pages += 1
             self.feed.stats.history_pages += 1
             newer_than_last = _after(older, last)
             fresh += newer_than_last
             reached = not older or len(newer_than_last) < len(older)
+            cursor = older[-1]["tradeId"] if older else cursor
         if not reached and last is not None:
-            self.feed.on_gap(Gap(sub.symbol, sub.channel, last[1], int(fresh[-1]["ts"]) * 1_000_000, "history cap"))
+            end = int(fresh[-1]["ts"]) * 1_000_000 if fresh else first.ts_event if first is not None else last[1]
+            self.feed.on_gap(Gap(sub.symbol, sub.channel, last[1], end, "history cap"))
         self._read(sub.channel, inst, fresh[::-1])
 
     async def _ticker(self, client: Any, sub: Subscription) -> None:

@@ -151,6 +151,7 @@ class SimConfig:
     speed: float = 1.0
     close_timeout: float = 2.0  # how long stop() waits for a client's closing handshake
     answer_pings: bool = True  # False: a server that stopped answering (the client's pong timeout)
+    live: bool = False  # True: the tape runs from start() on, a subscription hears only what follows (as OKX)
 
 
 @dataclass(slots=True, eq=False)
@@ -174,6 +175,7 @@ class OkxWsSim:
         self.idle_drops = 0
         self.refused = 0
         self._refuse_until = 0.0
+        self._t0 = 0.0  # when start() ran, on the loop's clock
         self._server: Server | None = None
 
     async def __aenter__(self) -> OkxWsSim:
@@ -185,6 +187,7 @@ class OkxWsSim:
 
     async def start(self) -> None:
         """Listen; `port` is then the bound port."""
+        self._t0 = asyncio.get_running_loop().time()
         self._server = await serve(self._serve, self.config.host, self.config.port, ping_interval=None,
                                    close_timeout=self.config.close_timeout, process_request=self._gate)
 
@@ -352,6 +355,9 @@ class OkxWsSim:
         loop = asyncio.get_running_loop()
         start, first = loop.time(), pushes[0][0]
         speed = self.config.speed
+        if self.config.live and speed > 0:
+            start, now_ms = self._t0, first + (loop.time() - self._t0) * 1000 * speed
+            pushes = [(ts_ms, push) for ts_ms, push in pushes if ts_ms >= now_ms]
         try:
             for ts_ms, push in pushes:
                 if speed > 0:
