@@ -115,6 +115,10 @@ class OkxFeed:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for link in self.links:  # outages no trade came after to decide: still gaps
+                for gap in link.pending.values():
+                    self.on_gap(gap)
+                link.pending.clear()
 
     @property
     def stopped(self) -> bool:

@@ -138,3 +138,22 @@ def test_reconnect_backfill_history_cap_is_a_gap(tmp_path: Path) -> None:
     assert gap.reason == "history cap" and hole and hole == list(range(hole[0], hole[-1] + 1))
     before, after = (next(t for t in sink.trades if int(t.trade_id) == i) for i in (hole[0] - 1, hole[-1] + 1))
     assert (gap.ts_event, gap.ts_end) == (before.ts_event, after.ts_event)
+
+
+def test_outage_without_trade_after_is_still_a_gap_at_stop() -> None:
+    sink = Sink()
+
+    async def body() -> None:
+        async with OkxWsSim() as sim:  # no tape: the trades channel stays quiet
+            feed = OkxFeed(feed_config(sim, SUBS[:1]), sink.event, sink.gaps.append)
+            task = asyncio.create_task(feed.run())
+            await until(lambda: feed.stats.acks == 1, what="the ack")
+            sim.drop_all()
+            await until(lambda: feed.stats.acks == 2, what="the ack after reconnecting")
+            assert sink.gaps == []  # undecided until a trade comes
+            feed.stop()
+            await task
+
+    run(body())
+    (gap,) = sink.gaps
+    assert (gap.symbol, gap.channel, gap.reason) == (BTC, "trades-all", "disconnect")
