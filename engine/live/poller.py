@@ -59,7 +59,7 @@ class RestPoller:
     async def _poll(self, client: Any, link: _Link) -> None:
         import ccxt.async_support as ccxt  # imported by now
 
-        log.info("okx feed: %s down; polling %s", link.url, self.config.rest_url)
+        log.debug("okx feed: %s down; polling %s", link.url, self.config.rest_url)
         ok = True
         for sub in link.subs:
             try:
@@ -67,13 +67,13 @@ class RestPoller:
                     await self._trades(client, sub)
                 elif sub.channel == "tickers":
                     await self._ticker(client, sub)
-            except ccxt.BaseError as exc:
+            except (ccxt.BaseError, ValueError, KeyError) as exc:  # a failing or odd answer: poll again later
                 ok = False
                 self.feed.stats.poll_errors[type(exc).__name__] += 1
                 log.warning("okx feed: REST poll of %s %s failed: %s", sub.channel, sub.symbol, exc)
         if ok and link.down_since is not None:  # still down: the outage's trades are caught up to now
             link.polled_at = time.time_ns()
-        log.info("okx feed: polled %s: %s", link.url, "caught up" if ok else "failed")
+        log.debug("okx feed: polled %s: %s", link.url, "caught up" if ok else "failed")
 
     async def _trades(self, client: Any, sub: Subscription) -> None:
         inst = inst_id(sub.symbol)
@@ -92,7 +92,7 @@ class RestPoller:
 
         try:
             await self._catch_up(self.client, sub, [], first)
-        except ccxt.BaseError as exc:
+        except (ccxt.BaseError, ValueError, KeyError) as exc:
             self.feed.stats.poll_errors[type(exc).__name__] += 1
             log.warning("okx feed: backfill of %s failed: %s", sub.symbol, exc)
             return False
