@@ -9,6 +9,10 @@ is retried after a random wait in [0, min(cap, base x 2^attempt)] (full jitter),
 subscribed again; OKX's 64008 notice (service upgrade) reconnects at once. A `books` sequence break
 or checksum failure resubscribes that book (unsubscribe and subscribe: a fresh snapshot). Every
 outage is reported to `on_gap` as a `Gap` per subscription (local receive times).
+
+A connection down longer than `fallback_after` is covered by REST polling (`engine.live.poller`):
+trades and quotes arrive as the same events, through the same repeat check, so nothing is doubled
+or lost when either path takes over from the other.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -33,12 +37,17 @@ from engine.venues.okx.formats import Contract, symbol_of
 from engine.venues.okx.pushes import Event, Kind
 from engine.venues.okx.reader import PushReader, Read
 
+if TYPE_CHECKING:
+    from engine.live.poller import RestPoller
+
 log = logging.getLogger("okxbot.live")
+TRADE_CHANNELS = frozenset({"trades", "trades-all"})
 
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """Market data missed: from `ts_event` to `ts_end` (local ns), `reason` disconnect or sequence_break."""
+    """Market data missed: from `ts_event` to `ts_end` (ns), `reason` disconnect, sequence_break,
+    polling fallback (local times) or history cap (the times of the trades either side)."""
 
     symbol: str
     channel: str
@@ -62,6 +71,9 @@ class FeedStats:
     notices: int = 0
     book_resubscribes: int = 0
     duplicates: int = 0
+    polls: int = 0  # REST requests of the fallback, history pages included
+    history_pages: int = 0
+    poll_errors: Counter[str] = field(default_factory=Counter)
     delays: deque[float] = field(default_factory=lambda: deque(maxlen=100))  # the last reconnect waits
 
 
@@ -76,8 +88,10 @@ class OkxFeed:
         self.reader = PushReader(contracts, config.verify_checksum)
         self.stats = FeedStats()
         self.rng = random.Random(config.seed)
-        self._last_trade: dict[str, int] = {}
+        self._last_trade: dict[str, tuple[int, int]] = {}  # symbol -> (numeric id, ts_event)
         self._stopped = asyncio.Event()
+        self.links: list[_Link] = []
+        self.poller: RestPoller | None = None
 
     @property
     def malformed(self) -> Counter[tuple[str, str]]:
@@ -88,17 +102,24 @@ class OkxFeed:
         """Connect, subscribe and deliver until `stop()`."""
         business = tuple(s for s in self.config.subscriptions if s.business)
         public = tuple(s for s in self.config.subscriptions if not s.business)
-        links = [_Link(self, url, subs) for url, subs in ((self.config.public_url, public),
-                                                            (self.config.business_url, business)) if subs]
-        tasks = [asyncio.create_task(link.run()) for link in links]
+        from engine.live.poller import RestPoller  # it reads the feed: imported here, not at the top
+
+        self.links = [_Link(self, url, subs) for url, subs in ((self.config.public_url, public),
+                                                                 (self.config.business_url, business)) if subs]
+        tasks = [asyncio.create_task(link.run()) for link in self.links]
+        self.poller = RestPoller(self)
+        tasks.append(asyncio.create_task(self.poller.run()))
         try:
             await self._stopped.wait()
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for link in links:  # an outage still open at stop ends at stop time
-                link._outage_over()
+            for link in self.links:
+                link._outage_over()  # an outage still open at stop ends at stop time
+                for gap in link.pending.values():  # outages no trade came after to decide: still gaps
+                    self.on_gap(gap)
+                link.pending.clear()
 
     @property
     def stopped(self) -> bool:
@@ -108,14 +129,19 @@ class OkxFeed:
         """End `run()`; its connections are closed."""
         self._stopped.set()
 
+    def last_trade(self, symbol: str) -> tuple[int, int] | None:
+        """The numeric id and ts_event of the symbol's last trade handed on, if any."""
+        return self._last_trade.get(symbol)
+
     def deliver(self, event: Event) -> None:
-        """Hand an event on, dropping a trade seen before (by its numeric id, per symbol)."""
+        """Hand an event on, dropping a trade seen before (by its numeric id, per symbol), whichever
+        path (WebSocket or REST) brought it."""
         if isinstance(event, Trade) and event.trade_id.isdigit():
             number = int(event.trade_id)
-            if number <= self._last_trade.get(event.symbol, -1):
+            if number <= self._last_trade.get(event.symbol, (-1, 0))[0]:
                 self.stats.duplicates += 1
                 return
-            self._last_trade[event.symbol] = number
+            self._last_trade[event.symbol] = (number, event.ts_event)
         self.on_event(event)
 
 
@@ -129,6 +155,8 @@ class _Link:
         self.request_id = 0
         self.ever_connected = False
         self.down_since: int | None = None
+        self.polled_at: int | None = None  # the last REST poll of this outage (local ns)
+        self.pending: dict[str, Gap] = {}  # symbol -> its trades' outage, until a backfill covers it
         self.broken: dict[str, int] = {}  # instId of a stale book -> when it broke
 
     async def run(self) -> None:
@@ -162,8 +190,17 @@ class _Link:
             return
         now = time.time_ns()
         for sub in self.subs:
-            self.feed.on_gap(Gap(sub.symbol, sub.channel, self.down_since, now, "disconnect"))
-        self.down_since = None
+            if sub.channel in TRADE_CHANNELS:  # the first trade pushed decides: backfilled, or a gap
+                earlier = self.pending.get(sub.symbol)  # an outage before with no trade since
+                start = earlier.ts_event if earlier else self.polled_at or self.down_since
+                self.pending[sub.symbol] = Gap(sub.symbol, sub.channel, start, now,
+                                               "disconnect" if self.polled_at is None else "polling fallback")
+            elif self.polled_at is None:
+                self.feed.on_gap(Gap(sub.symbol, sub.channel, self.down_since, now, "disconnect"))
+            else:  # polling caught trades up to its last poll; other channels it only sampled
+                start = self.polled_at if sub.channel in TRADE_CHANNELS else self.down_since
+                self.feed.on_gap(Gap(sub.symbol, sub.channel, start, now, "polling fallback"))
+        self.down_since = self.polled_at = None
         self.broken.clear()
 
     async def _send(self, ws: ClientConnection, op: str, args: list[dict[str, str]]) -> None:
@@ -205,11 +242,20 @@ class _Link:
             log.warning("okx feed: %s: service upgrade notice (64008); reconnecting now", self.url)
             return True
         for event in read.events:
+            if isinstance(event, Trade) and event.symbol in self.pending:
+                await self._backfill(event, self.pending.pop(event.symbol))
             self.feed.deliver(event)
         self._book_snapshots(read, now)
         if read.resubscribe:
             await self._resubscribe(ws, read.resubscribe, now)
         return False
+
+    async def _backfill(self, first: Trade, outage: Gap) -> None:
+        """Fetch what the outage hid before `first` is handed on; the outage is a gap if that fails."""
+        poller = self.feed.poller
+        sub = Subscription(outage.channel, outage.symbol)
+        if poller is None or not await poller.backfill(sub, first):
+            self.feed.on_gap(outage)
 
     def _book_snapshots(self, read: Read, now: int) -> None:
         for update in read.push.books:

@@ -14,7 +14,8 @@ snapshot. The other channels are acked and stay quiet.
 
 Faults, for tests in the same process: `drop_all` (the TCP connections cut), `notice_64008` (the
 service-upgrade notice), `send_raw` (any text, e.g. a malformed message), `break_books_seq` (an
-update whose prevSeqId does not chain).
+update whose prevSeqId does not chain), `refuse_connections` (handshakes answered HTTP 503 for a
+while: an outage that outlasts the client's reconnects).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH, serves
 from engine.venues.okx.formats import Contract, default_contract
@@ -149,6 +151,7 @@ class SimConfig:
     speed: float = 1.0
     close_timeout: float = 2.0  # how long stop() waits for a client's closing handshake
     answer_pings: bool = True  # False: a server that stopped answering (the client's pong timeout)
+    live: bool = False  # True: the tape runs from start() on, a subscription hears only what follows (as OKX)
 
 
 @dataclass(slots=True, eq=False)
@@ -170,6 +173,9 @@ class OkxWsSim:
         self.received: list[str] = []  # every text frame a client sent, for tests
         self.snapshots_sent = 0
         self.idle_drops = 0
+        self.refused = 0
+        self._refuse_until = 0.0
+        self._t0 = 0.0  # when start() ran, on the loop's clock
         self._server: Server | None = None
 
     async def __aenter__(self) -> OkxWsSim:
@@ -181,8 +187,9 @@ class OkxWsSim:
 
     async def start(self) -> None:
         """Listen; `port` is then the bound port."""
+        self._t0 = asyncio.get_running_loop().time()
         self._server = await serve(self._serve, self.config.host, self.config.port, ping_interval=None,
-                                   close_timeout=self.config.close_timeout)
+                                   close_timeout=self.config.close_timeout, process_request=self._gate)
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
@@ -206,6 +213,16 @@ class OkxWsSim:
         for client in clients:
             client.ws.transport.abort()
         return len(clients)
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Answer every opening handshake for the next `seconds` with HTTP 503."""
+        self._refuse_until = time.monotonic() + seconds
+
+    def _gate(self, connection: ServerConnection, _request: Request) -> Response | None:
+        if time.monotonic() < self._refuse_until:
+            self.refused += 1
+            return connection.respond(503, "refusing connections\n")
+        return None
 
     async def notice_64008(self) -> None:
         """Send OKX's service-upgrade notice to every connection."""
@@ -338,6 +355,9 @@ class OkxWsSim:
         loop = asyncio.get_running_loop()
         start, first = loop.time(), pushes[0][0]
         speed = self.config.speed
+        if self.config.live and speed > 0:
+            start, now_ms = self._t0, first + (loop.time() - self._t0) * 1000 * speed
+            pushes = [(ts_ms, push) for ts_ms, push in pushes if ts_ms >= now_ms]
         try:
             for ts_ms, push in pushes:
                 if speed > 0:

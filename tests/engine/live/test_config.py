@@ -41,3 +41,17 @@ def test_subscriptions_routed_and_unknown_channel_refused() -> None:
 def test_url_not_websocket_refused() -> None:
     with pytest.raises(UserError, match=r"public_url 'http:.* must start with ws://"):
         FeedConfig.from_env({"OKXBOT_OKX_WS_URL": "http://127.0.0.1:9/ws/v5/public"})
+
+
+def test_from_env_rest_url_shared_with_data_download() -> None:
+    assert FeedConfig.from_env({"OKXBOT_OKX_REST_URL": "http://127.0.0.1:9/"}).rest_url == "http://127.0.0.1:9"
+    assert FeedConfig.from_env({}).rest_url == "https://www.okx.com"
+    with pytest.raises(UserError, match=r"rest_url 'ws://x' must start with http:// or https://"):
+        FeedConfig(rest_url="ws://x")
+
+
+@pytest.mark.parametrize("fallback", [{"fallback_after": 0.0}, {"poll_every": -1.0}, {"history_pages": -1}])
+def test_fallback_timers_out_of_range_refused(fallback: dict[str, float]) -> None:
+    name = next(iter(fallback))
+    with pytest.raises(UserError, match=f"^{name} must be"):
+        FeedConfig(**fallback)  # type: ignore[arg-type]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from engine.venues.okx.channels import BUSINESS_PATH, PUBLIC_PATH
 from engine.venues.okx.formats import Contract
@@ -96,3 +97,31 @@ def test_trades_replayed_as_okx_pushes_swap_in_contracts(tmp_path: Path) -> None
     assert pushes[0]["arg"] == {"channel": "trades-all", "instId": "BTC-USDT-SWAP"}
     assert (first["tradeId"], first["px"], first["sz"], first["side"]) == ("1000", "100", "25", "sell")
     assert [p["data"][0]["tradeId"] for p in pushes] == ["1000", "1001", "1002"]  # type: ignore[index]
+
+
+def test_refuse_connections_answers_503_then_serves_again() -> None:
+    async def body() -> int:
+        async with OkxWsSim() as sim:
+            sim.refuse_connections(0.2)
+            with pytest.raises(InvalidStatus, match="503"):
+                async with connect(sim.url()):
+                    pass
+            await asyncio.sleep(0.25)
+            async with connect(sim.url()) as ws:
+                await ws.send("ping")
+                assert await ws.recv() == "pong"
+            return sim.refused
+
+    assert run(body()) == 1
+
+
+def test_live_subscription_hears_only_new_trades(tmp_path: Path) -> None:
+    async def body() -> int:
+        async with OkxWsSim(SimConfig(speed=4, live=True), tape(tmp_path)) as sim:  # 5 ms trades: 800/s
+            await asyncio.sleep(0.1)
+            async with connect(sim.url()) as ws:
+                await ws.send(json.dumps({"op": "subscribe", "args": [{"channel": "trades", "instId": "BTC-USDT"}]}))
+                await ws.recv()  # the ack
+                return int(json.loads(await ws.recv())["data"][0]["tradeId"])
+
+    assert run(body()) >= 1050  # about 80 trades were pushed to nobody
