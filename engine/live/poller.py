@@ -84,10 +84,12 @@ class RestPoller:
         """Hand on the trades between the symbol's last one and `first`, the first pushed after a
         reconnect; False when that could not be tried (the outage then stays a gap)."""
         last = self.feed.last_trade(sub.symbol)
-        if last is None or not first.trade_id.isdigit() or self.client is None:
+        if last is None or not first.trade_id.isdigit():
             return False
         if int(first.trade_id) <= last[0]:
-            return True  # the socket repeats what was seen: nothing missed
+            return True  # the socket repeats what was seen: nothing missed (whether or not REST is ready)
+        if self.client is None:
+            return False
         import ccxt.async_support as ccxt
 
         try:

@@ -64,5 +64,6 @@ def feed_config(sim: OkxWsSim, subs: tuple[Subscription, ...], **timers: float) 
     """A feed on the simulator with timers at a tenth of the real ones or less."""
     values: dict[str, float] = {"ping_after": 2.0, "pong_timeout": 0.5, "backoff_base": 0.02, "backoff_cap": 0.1,
                                 "open_timeout": 1.0} | timers
+    # REST on a closed local port: a test never reaches OKX; the poller tests point it at SimRest
     return FeedConfig(subs, public_url=sim.url(PUBLIC_PATH), business_url=sim.url("/ws/v5/business"), seed=7,
-                      **values)
+                      rest_url="http://127.0.0.1:9", **values)
