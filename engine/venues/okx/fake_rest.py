@@ -22,10 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from engine.venues.okx.loopback import LoopbackHttp
 
 __all__ = [
     "CANDLES_PATH",
@@ -212,16 +213,17 @@ def generate_candles(
     return candles
 
 
-class FakeOkxRest:
+class FakeOkxRest(LoopbackHttp):
     """The fake server; use as `with FakeOkxRest(ds) as url:` or `.start()` / `.stop()`."""
 
+    name = "fake OKX server"
+
     def __init__(self, dataset: OkxDataset, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self.dataset = dataset
         self._trades = {k: sorted(v, key=lambda t: t.trade_id) for k, v in dataset.trades.items()}
         self._candles = {k: sorted(v, key=lambda c: c.ts_ms) for k, v in dataset.candles.items()}
         self._address = (host, port)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._served: list[ServedRequest] = []
         self._failures: list[tuple[int, str | None]] = []
@@ -233,39 +235,12 @@ class FakeOkxRest:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> str:
         """Listen on a free port and serve in a daemon thread; returns the base URL."""
-        handler = type("_Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(self._address, handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-okx-rest", daemon=True
-        )
-        self._thread.start()
-        return self.url
+        return self._serve(type("_Handler", (_Handler,), {"fake": self}), *self._address)
 
     def stop(self) -> None:
         """Release any paused request, stop serving and close the socket."""
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake OKX server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().stop()
 
     # -- test controls ---------------------------------------------------------------------
     @property

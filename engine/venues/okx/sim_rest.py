@@ -33,8 +33,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -42,6 +41,7 @@ import numpy as np
 
 from engine.model.time import interval_ns
 from engine.venues.okx.formats import OKX_BARS
+from engine.venues.okx.loopback import LoopbackHttp
 from engine.venues.okx.sim_market import (
     Bars,
     Instrument,
@@ -72,58 +72,27 @@ class Refused(Exception):
         self.status, self.code, self.msg = status, code, msg
 
 
-class SimRest:
+class SimRest(LoopbackHttp):
     """The simulator's REST server over `source` (a `Lake`) for `symbols` of `venue`'s data.
 
     Every symbol's rows are read once, here; a symbol whose contract size is unknown (no
     `instruments` row and no default) is refused with a UserError.
     """
 
+    name = "OKX simulator's REST server"
+
     def __init__(self, source: TableSource, symbols: Sequence[str], venue: str = "okx") -> None:
+        super().__init__()
         self.instruments = {i.inst_id: i for i in (load_instrument(source, venue, s) for s in symbols)}
         self.tapes = {i.inst_id: load_tape(source, venue, i.symbol) for i in self.instruments.values()}
         self._bars: dict[tuple[str, str], Bars] = {}
         self._lock = threading.Lock()
         self._unknown: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on `host:port` (0: a free port), serve in a daemon thread; returns the base URL."""
-        handler = type("_BoundHandler", (_Handler,), {"sim": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="okx-sim-rest", daemon=True
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        """The base URL, `http://host:port` (a RuntimeError when not started)."""
-        if self._server is None:
-            raise RuntimeError("the OKX simulator's REST server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self._serve(type("_BoundHandler", (_Handler,), {"sim": self}), host, port)
 
     @property
     def unknown_paths(self) -> list[str]:
