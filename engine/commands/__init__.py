@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def help_when_bare(parser: argparse.ArgumentParser) -> None:
@@ -13,3 +14,13 @@ def help_when_bare(parser: argparse.ArgumentParser) -> None:
         return 2
 
     parser.set_defaults(func=show_help)
+
+
+def number(text: str, flag: str, kind: type[int] | type[float] = float) -> Any:
+    """`text` as a `kind`; a UserError naming the flag and the text when it is not one."""
+    from engine.model.errors import UserError
+
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{flag} {text!r} is not a number") from None

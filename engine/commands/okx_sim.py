@@ -17,11 +17,12 @@ DEFAULT_REST_PORT = 8766
 
 def add_parser(sub: Any) -> None:
     """Register `okx-sim`."""
-    p = sub.add_parser("okx-sim", help="serve a local OKX simulator (v5 WebSocket) replaying the lake",
+    p = sub.add_parser("okx-sim", help="serve a local OKX simulator (v5 WebSocket and REST) replaying the lake",
                        description="Serve OKX's v5 public and business WebSocket endpoints on 127.0.0.1: "
                                    "subscribe acks and errors, ping/pong, the idle drop, and the lake's okx trades "
                                    "(and quotes) of each --from-lake symbol replayed as OKX pushes. Point the feed "
-                                   "at it with OKXBOT_OKX_WS_URL=ws://127.0.0.1:PORT/ws/v5/public.")
+                                   "at it with OKXBOT_OKX_WS_URL=ws://127.0.0.1:PORT/ws/v5/public. Beside it, on "
+                                   "--rest-port, the public REST paths ccxt's okx client calls for market data.")
     p.add_argument("--port", default=str(DEFAULT_PORT), help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any free)")
     p.add_argument("--rest-port", default=str(DEFAULT_REST_PORT),
                    help=f"port of the REST side on 127.0.0.1 (default {DEFAULT_REST_PORT}; 0: any free); "
@@ -35,16 +36,17 @@ def add_parser(sub: Any) -> None:
 
 def build_sim(args: argparse.Namespace) -> OkxWsSim:
     """The simulator the arguments ask for (not yet listening); a UserError for bad input."""
+    from engine.commands import number
     from engine.live.tape import tape_from_lake
     from engine.model.errors import UserError
     from engine.store.lake import Lake, refuse_files
     from engine.venues.okx.sim_ws import OkxWsSim, SimConfig, Tape
 
-    port = _number(args.port, "--port", int)
+    port = number(args.port, "--port", int)
     if not 0 <= port <= 65535:
         raise UserError(f"--port {args.port} must be between 0 and 65535")
-    speed = _number(args.speed, "--speed", float)
-    idle = _number(args.idle_timeout, "--idle-timeout", float)
+    speed = number(args.speed, "--speed", float)
+    idle = number(args.idle_timeout, "--idle-timeout", float)
     if not (0 <= speed < float("inf") and 0 < idle < float("inf")):
         raise UserError(f"--speed must be 0 or more and --idle-timeout above 0, not {args.speed} and "
                         f"{args.idle_timeout}")
@@ -58,11 +60,12 @@ def build_sim(args: argparse.Namespace) -> OkxWsSim:
 
 def build_rest(args: argparse.Namespace) -> tuple[SimRest, int]:
     """The REST side for the --from-lake symbols and its port (not yet listening)."""
+    from engine.commands import number
     from engine.model.errors import UserError
     from engine.store.lake import Lake
     from engine.venues.okx.sim_rest import SimRest
 
-    port = _number(args.rest_port, "--rest-port", int)
+    port = number(args.rest_port, "--rest-port", int)
     if not 0 <= port <= 65535:
         raise UserError(f"--rest-port {args.rest_port} must be between 0 and 65535")
     return SimRest(Lake.at(args.data_root), list(args.from_lake)), port
@@ -106,11 +109,3 @@ async def serve(sim: OkxWsSim, rest: tuple[SimRest, int] | None = None) -> None:
             rest[0].stop()  # type: ignore[index]
         await sim.stop()
 
-
-def _number(text: str, flag: str, kind: type[int] | type[float]) -> Any:
-    from engine.model.errors import UserError
-
-    try:
-        return kind(text)
-    except ValueError:
-        raise UserError(f"{flag} {text!r} is not a number") from None

@@ -32,16 +32,14 @@ def add_parser(sub: Any) -> None:
 
 def build(args: argparse.Namespace) -> tuple[FeedConfig, Recorder]:
     """The feed's config and the recorder the arguments ask for; a UserError for bad input."""
+    from engine.commands import number
     from engine.live.config import FeedConfig, subscriptions
     from engine.live.recorder import Recorder, okx_channels
     from engine.model.errors import UserError
     from engine.store.lake import Lake
     from engine.venues.okx.formats import inst_id
 
-    try:
-        flush_every = float(args.flush_every)
-    except ValueError:
-        raise UserError(f"--flush-every {args.flush_every!r} is not a number") from None
+    flush_every = number(args.flush_every, "--flush-every")
     if not 0 < flush_every < float("inf"):
         raise UserError(f"--flush-every must be above 0 seconds, not {args.flush_every}")
     symbols = list(dict.fromkeys(args.symbol))
